@@ -1,0 +1,55 @@
+/* The balancer session record and its compact binary codec.
+ *
+ * Wire format (before sealing), all integers big-endian:
+ *   magic 'K' 'S', format version 1 (u8), flags (u8),
+ *   version (u32: bumped on every write), created (i64 s), last_seen (i64 s),
+ *   then length-prefixed (u16) strings: user, credential,
+ *   shared_name, shared_value, then a u8 count of node entries, each
+ *   node, cookie_name, cookie_value (u16-prefixed).
+ * Decoding is total over arbitrary bytes: any inconsistency is APR_EINVAL. */
+#ifndef KYL_SESSION_H
+#define KYL_SESSION_H
+
+#include "kyl_core.h"
+#include <apr_tables.h>
+
+#define KYL_SESSION_MAX_NODES 64
+#define KYL_SESSION_MAX_STR   4096   /* any one string field */
+
+typedef struct {
+    const char *node;          /* member name, e.g. "http://10.0.0.1:7070" */
+    const char *cookie_name;   /* "JSESSIONID" */
+    const char *cookie_value;
+} kyl_node_cookie_t;
+
+typedef struct {
+    apr_uint32_t version;      /* write counter */
+    apr_int64_t created;       /* seconds since the epoch */
+    apr_int64_t last_seen;     /* seconds since the epoch (refresh time) */
+    const char *user;          /* Kylin user name (for the status page/logs) */
+    const char *credential;    /* "Basic ..." value, to re-authenticate */
+    const char *shared_name;   /* Kylin 5 shared session cookie, or NULL */
+    const char *shared_value;
+    apr_array_header_t *nodes; /* of kyl_node_cookie_t; may be NULL */
+} kyl_session_t;
+
+kyl_session_t *kyl_session_make(apr_pool_t *p);
+
+/* Returns the stored cookie for node, or NULL. */
+const kyl_node_cookie_t *kyl_session_node(const kyl_session_t *s,
+                                          const char *node);
+
+/* Sets (adds or replaces) the node's cookie; copies into p.  When the table
+ * is full the oldest entry is dropped. */
+void kyl_session_set_node(apr_pool_t *p, kyl_session_t *s, const char *node,
+                          const char *name, const char *value);
+
+/* Removes the node's cookie (e.g. after the node answered 401 to it). */
+void kyl_session_del_node(kyl_session_t *s, const char *node);
+
+apr_status_t kyl_session_encode(apr_pool_t *p, const kyl_session_t *s,
+                                unsigned char **buf, apr_size_t *len);
+apr_status_t kyl_session_decode(apr_pool_t *p, const unsigned char *buf,
+                                apr_size_t len, kyl_session_t **s);
+
+#endif
