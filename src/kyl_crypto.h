@@ -41,11 +41,16 @@ apr_status_t kyl_random_id(char *out);
 int kyl_id_valid(const char *s, apr_size_t len);
 
 /* memcached key for a session id: "kylb1:" + base64url(HMAC-SHA256(mac, id))
- * truncated to 43 chars; always a valid memcached key (no spaces, < 250). */
-void kyl_store_key(const kyl_key_t *key, const char *id, char *out /* KYL_STORE_KEY_MAX */);
+ * truncated to 43 chars; always a valid memcached key (no spaces, < 250).
+ * A NULL id counts as "".  Should HMAC itself fail, out is "" (which the
+ * store refuses), never a key shared by several ids. */
+void kyl_store_key(const kyl_key_t *key, const char *id,
+                   char *out /* KYL_STORE_KEY_MAX */);
 
 /* AES-256-GCM seal: out = 0x01 | kid[4] | nonce[12] | ciphertext | tag[16];
- * aad (the memcached key) is authenticated, not stored. */
+ * aad (the memcached key) is authenticated, not stored.  The GCM additional
+ * data is the 5 header bytes followed by aad, so version and key id are
+ * authenticated too.  The nonce comes from RAND_bytes for every call. */
 apr_status_t kyl_seal(apr_pool_t *p, const kyl_key_t *key,
                       const void *aad, apr_size_t aadlen,
                       const void *plain, apr_size_t plen,
@@ -54,14 +59,17 @@ apr_status_t kyl_seal(apr_pool_t *p, const kyl_key_t *key,
 /* Opens a sealed value with whichever key of ring matches its key id.
  * Returns APR_EINVAL for anything truncated, of another version, key id
  * or aad, or failing the tag.  *used_prev = 1 when the previous key opened
- * it (the caller then re-seals under the current key). */
+ * it (the caller then re-seals under the current key); used_prev may be
+ * NULL.  *plain (in p) is NUL-terminated after *plen bytes; on failure
+ * *plain is NULL and no unauthenticated plaintext is left behind. */
 apr_status_t kyl_open(apr_pool_t *p, const kyl_keyring_t *ring,
                       const void *aad, apr_size_t aadlen,
                       const unsigned char *in, apr_size_t inlen,
                       unsigned char **plain, apr_size_t *plen,
                       int *used_prev);
 
-/* base64url without padding; out must hold ((len + 2) / 3) * 4 + 1. */
+/* base64url without padding, NUL-terminated; returns the characters
+ * written.  out must hold ((len + 2) / 3) * 4 + 1. */
 apr_size_t kyl_b64url_encode(char *out, const unsigned char *in, apr_size_t len);
 
 /* Constant-time comparison of two byte strings of equal length. */

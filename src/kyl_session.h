@@ -6,7 +6,14 @@
  *   then length-prefixed (u16) strings: user, credential,
  *   shared_name, shared_value, then a u8 count of node entries, each
  *   node, cookie_name, cookie_value (u16-prefixed).
- * Decoding is total over arbitrary bytes: any inconsistency is APR_EINVAL. */
+ * Format 1 details: flags is 0 (a decoder rejects any other value); a
+ * string's length is 0..KYL_SESSION_MAX_STR and its bytes contain no NUL;
+ * the length 0xFFFF marks a NULL string (so "" and NULL stay distinct);
+ * the node count is at most KYL_SESSION_MAX_NODES.  NULL nodes encode as
+ * count 0 and decode as an empty array (never NULL).
+ * Decoding is total over arbitrary bytes: any inconsistency, including
+ * trailing bytes, is APR_EINVAL; nothing is read past len and no forged
+ * length makes it allocate more than a small multiple of len. */
 #ifndef KYL_SESSION_H
 #define KYL_SESSION_H
 
@@ -33,20 +40,24 @@ typedef struct {
     apr_array_header_t *nodes; /* of kyl_node_cookie_t; may be NULL */
 } kyl_session_t;
 
+/* An empty record: version 0, created = last_seen = now, no nodes. */
 kyl_session_t *kyl_session_make(apr_pool_t *p);
 
 /* Returns the stored cookie for node, or NULL. */
 const kyl_node_cookie_t *kyl_session_node(const kyl_session_t *s,
                                           const char *node);
 
-/* Sets (adds or replaces) the node's cookie; copies into p.  When the table
- * is full the oldest entry is dropped. */
+/* Sets (adds or replaces) the node's cookie; copies into p.  The table is
+ * kept oldest first (a replaced entry becomes the newest); when it is full
+ * the oldest entry is dropped. */
 void kyl_session_set_node(apr_pool_t *p, kyl_session_t *s, const char *node,
                           const char *name, const char *value);
 
 /* Removes the node's cookie (e.g. after the node answered 401 to it). */
 void kyl_session_del_node(kyl_session_t *s, const char *node);
 
+/* APR_EINVAL when a string is longer than KYL_SESSION_MAX_STR or there
+ * are more than KYL_SESSION_MAX_NODES nodes. */
 apr_status_t kyl_session_encode(apr_pool_t *p, const kyl_session_t *s,
                                 unsigned char **buf, apr_size_t *len);
 apr_status_t kyl_session_decode(apr_pool_t *p, const unsigned char *buf,

@@ -1,0 +1,483 @@
+/* Cookie handling for the request path (RFC 6265).
+ *
+ * A Cookie header is split into "crumbs" at ';' and at a ',' that starts
+ * another cookie (optional blanks, a token, '=').  The second rule accepts
+ * headers that httpd merged with ", " while keeping commas inside other
+ * cookies' values ("a=1,2,3") intact.  kyl_cookie_get, kyl_cookie_strip and
+ * kyl_cookie_put share this one splitter, so a cookie that get can see is
+ * also a cookie that strip removes. */
+#include <string.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include "kyl_cookie.h"
+
+typedef struct {
+    const char *text;       /* the crumb without surrounding blanks */
+    apr_size_t len;
+    const char *name;       /* trimmed name, or NULL when there is no '=' */
+    apr_size_t nlen;
+    const char *val;        /* trimmed value (quotes kept) */
+    apr_size_t vlen;
+} kyl_crumb_t;
+
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* RFC 7230 tchar. */
+static int is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9') || (c != 0 && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* RFC 6265 cookie-octet. */
+static int is_cookie_octet(unsigned char c)
+{
+    return c >= 0x21 && c <= 0x7E && c != '"' && c != ',' && c != ';'
+        && c != '\\';
+}
+
+/* Control characters, which no cookie name or value may carry. */
+static int is_ctl(unsigned char c)
+{
+    return (c < 0x20 && c != '\t') || c == 0x7F;
+}
+
+static int has_ctl(const char *s, apr_size_t n)
+{
+    apr_size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (is_ctl((unsigned char)s[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int is_token(const char *s, apr_size_t n)
+{
+    apr_size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (!is_tchar((unsigned char)s[i])) {
+            return 0;
+        }
+    }
+    return n > 0;
+}
+
+/* cookie-value = *cookie-octet / ( DQUOTE *cookie-octet DQUOTE ) */
+static int is_cookie_value(const char *s)
+{
+    apr_size_t n = strlen(s), i;
+
+    if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+        s++;
+        n -= 2;
+    }
+    for (i = 0; i < n; i++) {
+        if (!is_cookie_octet((unsigned char)s[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* c points at ','.  1 when another cookie starts after it. */
+static int comma_splits(const char *c)
+{
+    const char *q = c + 1;
+
+    while (is_blank(*q)) {
+        q++;
+    }
+    if (!is_tchar((unsigned char)*q)) {
+        return 0;
+    }
+    while (is_tchar((unsigned char)*q)) {
+        q++;
+    }
+    return *q == '=';
+}
+
+static void trim(const char **s, apr_size_t *n)
+{
+    while (*n > 0 && is_blank((*s)[0])) {
+        (*s)++;
+        (*n)--;
+    }
+    while (*n > 0 && is_blank((*s)[*n - 1])) {
+        (*n)--;
+    }
+}
+
+/* Splits crumb text into name and value at its first '='. */
+static void crumb_split(kyl_crumb_t *c)
+{
+    const char *eq = memchr(c->text, '=', c->len);
+
+    if (eq == NULL) {
+        c->name = NULL;
+        c->nlen = 0;
+        c->val = c->text;
+        c->vlen = c->len;
+        return;
+    }
+    c->name = c->text;
+    c->nlen = (apr_size_t)(eq - c->text);
+    trim(&c->name, &c->nlen);
+    c->val = eq + 1;
+    c->vlen = (apr_size_t)(c->text + c->len - c->val);
+    trim(&c->val, &c->vlen);
+}
+
+/* Reads the next crumb at *pos (possibly empty); 0 at the end. */
+static int next_crumb(const char **pos, kyl_crumb_t *c)
+{
+    const char *s = *pos, *e = s;
+
+    if (*s == '\0') {
+        return 0;
+    }
+    while (*e != '\0' && *e != ';' && !(*e == ',' && comma_splits(e))) {
+        e++;
+    }
+    *pos = (*e != '\0') ? e + 1 : e;
+    c->text = s;
+    c->len = (apr_size_t)(e - s);
+    trim(&c->text, &c->len);
+    crumb_split(c);
+    return 1;
+}
+
+static int crumb_is(const kyl_crumb_t *c, const char *name, apr_size_t nlen)
+{
+    return c->name != NULL && c->nlen == nlen && memcmp(c->name, name, nlen) == 0;
+}
+
+/* Strips one pair of surrounding DQUOTEs. */
+static void unquote(const char **v, apr_size_t *n)
+{
+    if (*n >= 2 && (*v)[0] == '"' && (*v)[*n - 1] == '"') {
+        (*v)++;
+        *n -= 2;
+    }
+}
+
+apr_status_t kyl_cookie_get(apr_pool_t *p, const char *header,
+                            const char *name, const char **value)
+{
+    const char *pos = header, *found = NULL;
+    apr_size_t nlen, flen = 0;
+    kyl_crumb_t c;
+
+    *value = NULL;
+    if (name == NULL || (nlen = strlen(name)) == 0) {
+        return APR_EINVAL;
+    }
+    if (header == NULL) {
+        return APR_NOTFOUND;
+    }
+    while (next_crumb(&pos, &c)) {
+        const char *v = c.val;
+        apr_size_t vlen = c.vlen;
+
+        if (!crumb_is(&c, name, nlen)) {
+            continue;
+        }
+        unquote(&v, &vlen);
+        if (vlen == 0 || vlen > KYL_COOKIE_MAX || has_ctl(v, vlen)
+            || (found && (flen != vlen || memcmp(found, v, vlen) != 0))) {
+            return APR_EINVAL;
+        }
+        found = v;
+        flen = vlen;
+    }
+    if (found == NULL) {
+        return APR_NOTFOUND;
+    }
+    *value = apr_pstrmemdup(p, found, flen);
+    return APR_SUCCESS;
+}
+
+/* Appends a crumb to the header being rebuilt at *w (out is its start). */
+static void append(char *out, char **w, const char *a, apr_size_t alen,
+                   const char *b, apr_size_t blen)
+{
+    if (*w != out) {
+        memcpy(*w, "; ", 2);
+        *w += 2;
+    }
+    memcpy(*w, a, alen);
+    *w += alen;
+    if (b != NULL) {
+        *(*w)++ = '=';
+        memcpy(*w, b, blen);
+        *w += blen;
+    }
+}
+
+/* Rebuilds header as "a=1; b=2" without the cookies called name (none when
+ * name is NULL); when value is not NULL, name=value takes the place of the
+ * first of them, or is appended.  Returns NULL when nothing is left. */
+static const char *rebuild(apr_pool_t *p, const char *header, const char *name,
+                           const char *value)
+{
+    apr_size_t nlen = name ? strlen(name) : 0, hlen = header ? strlen(header) : 0;
+    apr_size_t vlen = value ? strlen(value) : 0;
+    /* Each separator grows to at most "; ", each crumb only shrinks. */
+    char *out = apr_palloc(p, 2 * hlen + nlen + vlen + 4), *w = out;
+    const char *pos = header ? header : "";
+    int placed = (value == NULL);
+    kyl_crumb_t c;
+
+    while (next_crumb(&pos, &c)) {
+        if (name != NULL && crumb_is(&c, name, nlen)) {
+            if (!placed) {
+                append(out, &w, name, nlen, value, vlen);
+                placed = 1;
+            }
+        }
+        else if (c.len > 0) {
+            append(out, &w, c.text, c.len, NULL, 0);
+        }
+    }
+    if (!placed) {
+        append(out, &w, name, nlen, value, vlen);
+    }
+    *w = '\0';
+    return (w == out) ? NULL : out;
+}
+
+const char *kyl_cookie_strip(apr_pool_t *p, const char *header,
+                             const char *name)
+{
+    if (name != NULL && *name == '\0') {
+        name = NULL;
+    }
+    return rebuild(p, header, name, NULL);
+}
+
+const char *kyl_cookie_put(apr_pool_t *p, const char *header,
+                           const char *name, const char *value)
+{
+    if (name == NULL || !is_token(name, strlen(name)) || value == NULL
+        || !is_cookie_value(value)) {
+        return NULL;
+    }
+    return rebuild(p, header, name, value);
+}
+
+const char *kyl_cookie_make(apr_pool_t *p, const char *name, const char *value,
+                            int secure, apr_int64_t max_age)
+{
+    const char *age = "";
+
+    if (value == NULL) {
+        value = "";
+    }
+    if (name == NULL || !is_token(name, strlen(name)) || !is_cookie_value(value)) {
+        return NULL;
+    }
+    if (max_age == 0) {
+        age = "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT";
+    }
+    else if (max_age > 0) {
+        age = apr_psprintf(p, "; Max-Age=%" APR_INT64_T_FMT, max_age);
+    }
+    return apr_pstrcat(p, name, "=", value, "; Path=/; HttpOnly; SameSite=Lax",
+                       secure ? "; Secure" : "", age, NULL);
+}
+
+/* --- a node's Set-Cookie ------------------------------------------------ */
+
+/* RFC 6265 5.1.1 date delimiter. */
+static int is_date_delim(unsigned char c)
+{
+    return c == 0x09 || (c >= 0x20 && c <= 0x2F) || (c >= 0x3B && c <= 0x40)
+        || (c >= 0x5B && c <= 0x60) || (c >= 0x7B && c <= 0x7E);
+}
+
+/* Number of leading digits of t (n bytes) when between min and max and not
+ * followed by another digit, else 0. */
+static int lead_digits(const char *t, apr_size_t n, int min, int max,
+                       int *value)
+{
+    int i = 0;
+
+    *value = 0;
+    while ((apr_size_t)i < n && i <= max && apr_isdigit(t[i])) {
+        *value = *value * 10 + (t[i] - '0');
+        i++;
+    }
+    return (i >= min && i <= max) ? i : 0;
+}
+
+/* hms-time = 1*2DIGIT ":" 1*2DIGIT ":" 1*2DIGIT, optionally followed. */
+static int is_date_time(const char *t, apr_size_t n)
+{
+    apr_size_t at = 0;
+    int k, v, d;
+
+    for (k = 0; k < 3; k++) {
+        if ((d = lead_digits(t + at, n - at, 1, 2, &v)) == 0) {
+            return 0;
+        }
+        at += (apr_size_t)d;
+        if (k < 2 && (at >= n || t[at++] != ':')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int is_date_month(const char *t, apr_size_t n)
+{
+    static const char *const months[] = {
+        "jan", "feb", "mar", "apr", "may", "jun",
+        "jul", "aug", "sep", "oct", "nov", "dec"
+    };
+    int i;
+
+    for (i = 0; n >= 3 && i < 12; i++) {
+        if (strncasecmp(t, months[i], 3) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Parses an Expires date as RFC 6265 5.1.1 does (time, day, month and
+ * year tokens in any order) and returns its year, or -1 when it is no
+ * date. */
+static int cookie_date_year(const char *s, apr_size_t n)
+{
+    int have_time = 0, have_day = 0, have_month = 0, year = -1, v;
+    apr_size_t i = 0;
+
+    while (i < n) {
+        const char *t;
+        apr_size_t tl = 0;
+
+        while (i < n && is_date_delim((unsigned char)s[i])) {
+            i++;
+        }
+        t = s + i;
+        while (i < n && !is_date_delim((unsigned char)s[i])) {
+            i++;
+            tl++;
+        }
+        if (tl == 0) {
+            break;
+        }
+        if (!have_time && is_date_time(t, tl)) {
+            have_time = 1;
+        }
+        else if (!have_day && lead_digits(t, tl, 1, 2, &v)) {
+            have_day = 1;
+        }
+        else if (!have_month && is_date_month(t, tl)) {
+            have_month = 1;
+        }
+        else if (year < 0 && lead_digits(t, tl, 2, 4, &v)) {
+            year = v + (v >= 70 && v <= 99 ? 1900 : (v <= 69 ? 2000 : 0));
+        }
+    }
+    return (have_time && have_day && have_month) ? year : -1;
+}
+
+/* Max-Age: 1 and *secs when it is "-"? DIGITs (RFC 6265 5.2.2), else 0. */
+static int parse_max_age(const char *v, apr_size_t n, apr_int64_t *secs)
+{
+    apr_size_t i = (n > 0 && v[0] == '-') ? 1 : 0;
+    apr_int64_t x = 0;
+
+    if (i == n) {
+        return 0;
+    }
+    for (; i < n; i++) {
+        if (!apr_isdigit(v[i])) {
+            return 0;
+        }
+        if (x < APR_INT64_C(1000000000000)) {
+            x = x * 10 + (v[i] - '0');
+        }
+    }
+    *secs = (v[0] == '-') ? -x : x;
+    return 1;
+}
+
+/* Reads the attributes after the first ';' and tells whether they delete
+ * the cookie.  Max-Age wins over Expires (RFC 6265 5.3 step 3). */
+static int attrs_expire(const char *s)
+{
+    int have_age = 0, old_date = 0;
+    apr_int64_t age = 0;
+
+    while (*s != '\0') {
+        const char *e = strchr(s, ';'), *a = s, *v;
+        apr_size_t alen = e ? (apr_size_t)(e - s) : strlen(s), vlen = 0;
+        const char *eq = memchr(a, '=', alen);
+
+        s = e ? e + 1 : a + alen;
+        v = eq ? eq + 1 : a + alen;
+        vlen = (apr_size_t)(a + alen - v);
+        alen = eq ? (apr_size_t)(eq - a) : alen;
+        trim(&a, &alen);
+        trim(&v, &vlen);
+        if (alen == 7 && strncasecmp(a, "max-age", 7) == 0) {
+            have_age |= parse_max_age(v, vlen, &age);
+        }
+        else if (alen == 7 && strncasecmp(a, "expires", 7) == 0) {
+            int y = cookie_date_year(v, vlen);
+            old_date = (y >= 1601 && y <= 1970);
+        }
+    }
+    return have_age ? (age <= 0) : old_date;
+}
+
+apr_status_t kyl_setcookie_parse(apr_pool_t *p, const char *header,
+                                 const char **name, const char **value,
+                                 int *expired)
+{
+    const char *semi;
+    kyl_crumb_t c;
+
+    *name = *value = NULL;
+    *expired = 0;
+    if (header == NULL) {
+        return APR_EINVAL;
+    }
+    semi = strchr(header, ';');
+    c.text = header;
+    c.len = semi ? (apr_size_t)(semi - header) : strlen(header);
+    trim(&c.text, &c.len);
+    crumb_split(&c);
+    if (c.name == NULL || c.nlen == 0 || c.vlen > KYL_COOKIE_MAX
+        || has_ctl(c.name, c.nlen) || has_ctl(c.val, c.vlen)) {
+        return APR_EINVAL;
+    }
+    *name = apr_pstrmemdup(p, c.name, c.nlen);
+    *value = apr_pstrmemdup(p, c.val, c.vlen);
+    *expired = semi ? attrs_expire(semi + 1) : 0;
+    return APR_SUCCESS;
+}
+
+int kyl_cookie_is_kylin5_session(const char *name)
+{
+    int i;
+
+    if (name == NULL) {
+        return 0;
+    }
+    for (i = 0; i < 64; i++) {
+        if (!((name[i] >= '0' && name[i] <= '9')
+              || (name[i] >= 'a' && name[i] <= 'f'))) {
+            return 0;
+        }
+    }
+    return name[64] == '\0';
+}
