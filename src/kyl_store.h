@@ -14,6 +14,7 @@
 #ifndef KYL_STORE_H
 #define KYL_STORE_H
 
+#include <apr_network_io.h>   /* apr_port_t */
 #include "kyl_core.h"
 
 typedef struct kyl_store_t kyl_store_t;
