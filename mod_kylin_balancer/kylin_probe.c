@@ -1,0 +1,365 @@
+/* The prober: a singleton mod_watchdog callback (one child per httpd
+ * instance runs it, as mod_proxy_hcheck does) that, every tick, hands each
+ * member that is due to a small thread pool.  Each probe has its own pool
+ * and deadline, so one hung member never delays the others; its result goes
+ * to shared memory, where every child's finder reads it.
+ *
+ * The callback always returns APR_SUCCESS: mod_watchdog never calls a
+ * callback again once it returned an error. */
+#include "apr_strings.h"
+#include "apr_uri.h"
+#include "apr_atomic.h"
+#include <unistd.h>
+#include "apr_thread_pool.h"
+#include "mod_watchdog.h"
+
+#include "mod_kylin_balancer.h"
+
+#define KYL_WATCHDOG_NAME   "_kylin_balancer_"
+#define KYL_PROBE_THREADS   16
+#define KYL_CRED_BACKOFF    apr_time_from_sec(60)
+#define KYL_CRED_MAX        apr_time_from_sec(3600)
+
+static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
+static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
+
+typedef struct {
+    server_rec *s;
+    apr_pool_t *p;
+    apr_thread_pool_t *tp;
+} kyl_prober_t;
+
+typedef struct {
+    kyl_prober_t *prober;
+    server_rec *s;
+    const kyl_srv_conf_t *conf;
+    proxy_worker *worker;
+    kyl_slot_t *slot;
+    const char *balancer;
+} kyl_task_t;
+
+/* In flight = probed by this process right now.  Marked with our pid in
+ * shared memory, so a probe left "in flight" by a child that died is not
+ * waited for by the child that takes the watchdog over. */
+static void set_inflight(kyl_slot_t *slot, int on)
+{
+    apr_atomic_set32(&slot->probing_pid, on ? (apr_uint32_t)getpid() : 0);
+}
+
+static int is_inflight(kyl_slot_t *slot)
+{
+    return apr_atomic_read32(&slot->probing_pid) == (apr_uint32_t)getpid();
+}
+
+static const char *worker_path(apr_pool_t *p, const proxy_worker *w)
+{
+    apr_uri_t u;
+
+    if (apr_uri_parse(p, kyl_worker_name(w), &u) != APR_SUCCESS || !u.path) {
+        return "";
+    }
+    return u.path;
+}
+
+static void fill_target(kyl_probe_target_t *t, const kyl_task_t *task,
+                        apr_pool_t *p, apr_time_t now)
+{
+    const proxy_worker_shared *ws = task->worker->s;
+    kyl_route_view_t old;
+
+    kyl_route_unpack(task->slot->route, &old);
+    memset(t, 0, sizeof(*t));
+    t->http.host = apr_pstrdup(p, ws->hostname_ex[0] ? ws->hostname_ex
+                                                    : ws->hostname);
+    t->http.port = ws->port;
+    t->http.host_header = apr_psprintf(p, "%s:%u", t->http.host,
+                                       (unsigned)ws->port);
+    t->base = kyl_probe_base(p, worker_path(p, task->worker));
+    t->auth = task->slot->cred_blocked_until > now ? NULL
+                                                   : task->conf->probe_auth;
+    t->static_mode = kyl_conf_member_mode(task->conf,
+                                          kyl_worker_name(task->worker));
+    t->known_gen = old.probed ? old.gen : KYL_GEN_UNKNOWN;
+    t->timeout = kyl_conf_timeout(task->conf);
+}
+
+static void log_transitions(const kyl_task_t *task, const kyl_route_view_t *o,
+                            const kyl_route_view_t *n,
+                            const kyl_probe_result_t *res)
+{
+    server_rec *s = task->s;
+    const char *name = kyl_worker_name(task->worker);
+
+    if (o->healthy && !n->healthy) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, KYL_LOG_PREFIX
+                     "%s %s left rotation: %s", task->balancer, name, res->error);
+    }
+    else if (!o->probed && !n->healthy) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, KYL_LOG_PREFIX
+                     "%s %s is not usable: %s", task->balancer, name, res->error);
+    }
+    else if (n->healthy && (!o->healthy || !o->probed)) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, KYL_LOG_PREFIX
+                     "%s %s in rotation: Kylin %s, mode %s, leader %s",
+                     task->balancer, name, res->version, kyl_mode_name(n->mode),
+                     kyl_leader_name(n->leader));
+    }
+    else if (n->healthy && (o->mode != n->mode || o->leader != n->leader)) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, KYL_LOG_PREFIX
+                     "%s %s now mode %s (was %s), leader %s (was %s)",
+                     task->balancer, name, kyl_mode_name(n->mode),
+                     kyl_mode_name(o->mode), kyl_leader_name(n->leader),
+                     kyl_leader_name(o->leader));
+    }
+}
+
+/* Credentials refused (401/403): probe without them, retry after 1 min,
+ * then 2, 4, ... up to an hour, so a wrong password cannot lock the
+ * service account (Kylin 5 locks users after failed logins). */
+static void track_credentials(const kyl_task_t *task, kyl_slot_t *slot,
+                              const kyl_probe_result_t *res, int sent_auth,
+                              apr_time_t now)
+{
+    int was_blocked = slot->cred_blocked_until != 0;
+
+    if (res->auth_rejected) {
+        slot->cred_backoff = was_blocked
+            ? (slot->cred_backoff * 2 > KYL_CRED_MAX ? KYL_CRED_MAX
+                                                     : slot->cred_backoff * 2)
+            : KYL_CRED_BACKOFF;
+        slot->cred_blocked_until = now + slot->cred_backoff;
+        if (!was_blocked) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, task->s, KYL_LOG_PREFIX
+                         "%s refused the credentials of %s: probing it without "
+                         "them, retrying them after %d s at the earliest",
+                         kyl_worker_name(task->worker), KYL_DIR_PROBE_CREDS,
+                         (int)apr_time_sec(slot->cred_backoff));
+        }
+    }
+    else if (was_blocked && sent_auth) {
+        slot->cred_blocked_until = 0;
+        slot->cred_backoff = 0;
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, task->s, KYL_LOG_PREFIX
+                     "%s accepts the credentials of %s again",
+                     kyl_worker_name(task->worker), KYL_DIR_PROBE_CREDS);
+    }
+}
+
+/* Folds a probe result into the member's shared state and logs transitions
+ * once (not per probe). */
+static void apply(const kyl_task_t *task, const kyl_probe_result_t *res,
+                  int sent_auth, apr_time_t now)
+{
+    kyl_slot_t *slot = task->slot;
+    kyl_route_view_t old, nv;
+    const char *name = kyl_worker_name(task->worker);
+
+    kyl_route_unpack(slot->route, &old);
+    memset(&nv, 0, sizeof(nv));
+    nv.probed = 1;
+    nv.healthy = res->healthy;
+    nv.gen = res->gen != KYL_GEN_UNKNOWN ? res->gen : old.gen;
+    nv.maintenance = res->maintenance;
+    nv.leader = res->healthy ? res->leader : KYL_LEADER_UNKNOWN;
+    if (res->mode_source != KYL_MODE_FROM_NONE) {
+        nv.mode = res->mode;
+        nv.source = res->mode_source;
+    }
+    else if (old.source == KYL_MODE_FROM_PROBE) {
+        nv.mode = old.mode;       /* an unreadable answer is not a new mode */
+        nv.source = old.source;
+    }
+
+    kyl_slot_write_begin(slot);
+    slot->last_probe = now;
+    slot->probes++;
+    slot->probe_requests += (apr_uint32_t)res->requests;
+    if (res->healthy) {
+        slot->last_ok = now;
+        slot->failures = 0;
+        if (res->version[0]) {
+            apr_cpystrn(slot->version, res->version, sizeof(slot->version));
+        }
+    }
+    else {
+        slot->failures++;
+    }
+    if (nv.healthy != old.healthy || !old.probed) {
+        slot->last_change = now;
+    }
+    apr_cpystrn(slot->error, res->error, sizeof(slot->error));
+    track_credentials(task, slot, res, sent_auth, now);
+    kyl_slot_write_end(slot);
+    apr_atomic_set32(&slot->route, kyl_route_pack(&nv));
+
+    if (res->healthy && nv.source == KYL_MODE_FROM_PROBE
+        && nv.mode != KYL_MODE_JOB) {
+        apr_atomic_set32(&slot->passive_nonquery, 0);
+    }
+    if (res->healthy && (task->worker->s->status & PROXY_WORKER_IN_ERROR)) {
+        task->worker->s->status &= ~PROXY_WORKER_IN_ERROR;
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, task->s, KYL_LOG_PREFIX
+                     "%s answers probes again: cleared its error state", name);
+    }
+    log_transitions(task, &old, &nv, res);
+}
+
+static void *APR_THREAD_FUNC probe_task(apr_thread_t *thd, void *data)
+{
+    kyl_task_t *task = data;
+    kyl_probe_target_t t;
+    kyl_probe_result_t res;
+    apr_pool_t *p;
+
+    apr_pool_create(&p, NULL);
+    fill_target(&t, task, p, apr_time_now());
+    kyl_probe_run(&res, &t, p);
+    apply(task, &res, t.auth != NULL, apr_time_now());
+    apr_pool_destroy(p);
+    set_inflight(task->slot, 0);
+    free(task);
+    return NULL;
+}
+
+static void schedule(kyl_prober_t *pr, server_rec *s, proxy_balancer *b,
+                     proxy_worker *w, apr_time_t now)
+{
+    const kyl_srv_conf_t *conf = kyl_conf(s);
+    kyl_slot_t *slot = kyl_slot_for(b, w);
+    kyl_task_t *task;
+
+    if (slot == NULL || slot->next_due > now || is_inflight(slot)
+        || (w->s->status & PROXY_WORKER_STOPPED)) {
+        return;
+    }
+    slot->next_due = now + kyl_conf_interval(conf);
+    task = malloc(sizeof(*task));
+    if (task == NULL) {
+        return;
+    }
+    task->prober = pr;
+    task->s = s;
+    task->conf = conf;
+    task->worker = w;
+    task->slot = slot;
+    task->balancer = b->s->name;
+    set_inflight(slot, 1);
+    if (apr_thread_pool_push(pr->tp, probe_task, task,
+                             APR_THREAD_TASK_PRIORITY_NORMAL, pr) != APR_SUCCESS) {
+        set_inflight(slot, 0);
+        free(task);
+    }
+}
+
+static void tick(kyl_prober_t *pr)
+{
+    apr_time_t now = apr_time_now();
+    server_rec *s;
+    int i, j;
+
+    for (s = pr->s; s; s = s->next) {
+        proxy_server_conf *pc = kyl_proxy_conf(s);
+
+        for (i = 0; pc && i < pc->balancers->nelts; i++) {
+            proxy_balancer *b = &APR_ARRAY_IDX(pc->balancers, i, proxy_balancer);
+
+            if (!kyl_balancer_is_kylin(b)) {
+                continue;
+            }
+            kyl_sync_balancer(b, s, pc);
+            for (j = 0; j < b->workers->nelts; j++) {
+                schedule(pr, s, b, APR_ARRAY_IDX(b->workers, j, proxy_worker *),
+                         now);
+            }
+        }
+    }
+}
+
+static apr_status_t watchdog_cb(int state, void *data, apr_pool_t *pool)
+{
+    kyl_prober_t *pr = data;
+    apr_status_t rv;
+
+    switch (state) {
+    case AP_WATCHDOG_STATE_STARTING:
+        /* mod_watchdog clears the pool it passes after each call: the
+         * prober's state lives in a pool of its own until STOPPING. */
+        apr_pool_create(&pr->p, NULL);
+        apr_pool_tag(pr->p, "kylin_prober");
+        rv = apr_thread_pool_create(&pr->tp, 0, KYL_PROBE_THREADS, pr->p);
+        if (rv != APR_SUCCESS) {
+            pr->tp = NULL;
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, pr->s, KYL_LOG_PREFIX
+                         "cannot start the probe threads: members will not "
+                         "be probed");
+        }
+        break;
+    case AP_WATCHDOG_STATE_RUNNING:
+        if (pr->tp) {
+            tick(pr);
+        }
+        break;
+    case AP_WATCHDOG_STATE_STOPPING:
+        if (pr->tp) {
+            apr_thread_pool_destroy(pr->tp);
+            pr->tp = NULL;
+        }
+        if (pr->p) {
+            apr_pool_destroy(pr->p);
+            pr->p = NULL;
+        }
+        break;
+    }
+    return APR_SUCCESS;
+}
+
+static int any_kylin_balancer(server_rec *main_s)
+{
+    server_rec *s;
+    int i;
+
+    for (s = main_s; s; s = s->next) {
+        proxy_server_conf *pc = kyl_proxy_conf(s);
+
+        for (i = 0; pc && i < pc->balancers->nelts; i++) {
+            if (kyl_balancer_is_kylin(&APR_ARRAY_IDX(pc->balancers, i,
+                                                     proxy_balancer))) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+apr_status_t kyl_probe_post_config(apr_pool_t *pconf, server_rec *s)
+{
+    ap_watchdog_t *wd;
+    kyl_prober_t *pr;
+    apr_status_t rv;
+
+    if (!any_kylin_balancer(s)) {
+        return APR_SUCCESS;
+    }
+    wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
+    wd_register = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
+    if (!wd_get_instance || !wd_register) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, KYL_LOG_PREFIX
+                     "mod_watchdog is not loaded: the prober needs it");
+        return APR_EGENERAL;
+    }
+    rv = wd_get_instance(&wd, KYL_WATCHDOG_NAME, 0 /* child */, 1 /* singleton */,
+                         pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, KYL_LOG_PREFIX
+                     "cannot create the prober's watchdog");
+        return rv;
+    }
+    pr = apr_pcalloc(pconf, sizeof(*pr));
+    pr->s = s;
+    rv = wd_register(wd, AP_WD_TM_SLICE, pr, watchdog_cb);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, KYL_LOG_PREFIX
+                     "cannot register the prober with mod_watchdog");
+    }
+    return rv;
+}

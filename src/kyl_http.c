@@ -1,0 +1,303 @@
+/* A bounded HTTP/1.1 GET client for the prober. */
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_lib.h>
+#include "kyl_http.h"
+
+#define KYL_HTTP_READ_CHUNK 8192
+
+static apr_interval_time_t remaining(apr_time_t deadline)
+{
+    apr_interval_time_t left = deadline - apr_time_now();
+    return left > 0 ? left : 0;
+}
+
+static const char *fail(apr_pool_t *p, const char *what, apr_status_t rv)
+{
+    char buf[120];
+
+    if (APR_STATUS_IS_TIMEUP(rv) || APR_STATUS_IS_EAGAIN(rv)) {
+        return apr_psprintf(p, "%s: timed out", what);
+    }
+    return apr_psprintf(p, "%s: %s", what, apr_strerror(rv, buf, sizeof(buf)));
+}
+
+static apr_status_t connect_to(apr_socket_t **sock, apr_pool_t *p,
+                               const kyl_http_target_t *t, apr_time_t deadline,
+                               const char **err)
+{
+    apr_sockaddr_t *sa;
+    apr_status_t rv;
+
+    rv = apr_sockaddr_info_get(&sa, t->host, APR_UNSPEC, t->port, 0, p);
+    if (rv != APR_SUCCESS) {
+        *err = fail(p, "resolve", rv);
+        return rv;
+    }
+    rv = apr_socket_create(sock, sa->family, SOCK_STREAM, APR_PROTO_TCP, p);
+    if (rv != APR_SUCCESS) {
+        *err = fail(p, "socket", rv);
+        return rv;
+    }
+    apr_socket_opt_set(*sock, APR_TCP_NODELAY, 1);
+    apr_socket_timeout_set(*sock, remaining(deadline));
+    rv = apr_socket_connect(*sock, sa);
+    if (rv != APR_SUCCESS) {
+        *err = fail(p, "connect", rv);
+        apr_socket_close(*sock);
+    }
+    return rv;
+}
+
+static apr_status_t send_all(apr_socket_t *sock, const char *buf,
+                             apr_size_t len, apr_time_t deadline)
+{
+    while (len > 0) {
+        apr_size_t n = len;
+        apr_status_t rv;
+
+        apr_socket_timeout_set(sock, remaining(deadline));
+        rv = apr_socket_send(sock, buf, &n);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        buf += n;
+        len -= n;
+    }
+    return APR_SUCCESS;
+}
+
+/* Reads until the peer closes (we asked for Connection: close). */
+static apr_status_t recv_all(apr_socket_t *sock, apr_pool_t *p,
+                             apr_time_t deadline, char **out, apr_size_t *len)
+{
+    apr_size_t cap = KYL_HTTP_READ_CHUNK, used = 0;
+    char *buf = apr_palloc(p, cap + 1);
+
+    for (;;) {
+        apr_size_t n;
+        apr_status_t rv;
+        apr_interval_time_t left = remaining(deadline);
+
+        if (left == 0) {
+            return APR_TIMEUP;
+        }
+        if (used == cap) {
+            char *bigger;
+
+            if (cap >= KYL_HTTP_MAX_ANSWER) {
+                return APR_ENOSPC;
+            }
+            bigger = apr_palloc(p, cap * 2 + 1);
+            memcpy(bigger, buf, used);
+            buf = bigger;
+            cap *= 2;
+        }
+        n = cap - used;
+        apr_socket_timeout_set(sock, left);
+        rv = apr_socket_recv(sock, buf + used, &n);
+        used += n;
+        if (APR_STATUS_IS_EOF(rv) || (rv == APR_SUCCESS && n == 0)) {
+            break;
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    buf[used] = '\0';
+    *out = buf;
+    *len = used;
+    return APR_SUCCESS;
+}
+
+apr_status_t kyl_http_get(apr_pool_t *p, const kyl_http_target_t *t,
+                          const char *path, const char *accept,
+                          const char *auth, apr_time_t deadline,
+                          kyl_http_answer_t *ans, const char **err)
+{
+    apr_socket_t *sock;
+    apr_status_t rv;
+    char *req, *buf = NULL;
+    apr_size_t len = 0;
+
+    memset(ans, 0, sizeof(*ans));
+    *err = NULL;
+    rv = connect_to(&sock, p, t, deadline, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    req = apr_pstrcat(p, "GET ", path, " HTTP/1.1\r\nHost: ", t->host_header,
+                      "\r\nUser-Agent: mod_kylin_balancer-probe"
+                      "\r\nConnection: close\r\n",
+                      accept ? "Accept: " : "", accept ? accept : "",
+                      accept ? "\r\n" : "",
+                      auth ? "Authorization: " : "", auth ? auth : "",
+                      auth ? "\r\n" : "", "\r\n", NULL);
+    rv = send_all(sock, req, strlen(req), deadline);
+    if (rv != APR_SUCCESS) {
+        *err = fail(p, "send", rv);
+    }
+    else if ((rv = recv_all(sock, p, deadline, &buf, &len)) != APR_SUCCESS) {
+        *err = rv == APR_ENOSPC ? "answer too large"
+                                : fail(p, "receive", rv);
+    }
+    apr_socket_close(sock);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return kyl_http_parse_answer(p, buf, len, ans, err);
+}
+
+/* Finds the end of the line starting at s (CRLF or bare LF). */
+static const char *line_end(const char *s, const char *end, const char **next)
+{
+    const char *nl = memchr(s, '\n', (apr_size_t)(end - s));
+
+    if (nl == NULL) {
+        return NULL;
+    }
+    *next = nl + 1;
+    return (nl > s && nl[-1] == '\r') ? nl - 1 : nl;
+}
+
+static apr_status_t parse_status(const char *s, const char *e, int *status)
+{
+    int code = 0, i;
+
+    if (e - s < 12 || strncmp(s, "HTTP/1.", 7) != 0 || s[8] != ' ') {
+        return APR_EINVAL;
+    }
+    for (i = 9; i < 12; i++) {
+        if (!apr_isdigit(s[i])) {
+            return APR_EINVAL;
+        }
+        code = code * 10 + (s[i] - '0');
+    }
+    if (code < 100 || (e - s > 12 && s[12] != ' ')) {
+        return APR_EINVAL;
+    }
+    *status = code;
+    return APR_SUCCESS;
+}
+
+static apr_status_t parse_headers(apr_pool_t *p, const char **pos,
+                                  const char *end, apr_table_t *h)
+{
+    const char *s = *pos, *next, *e;
+
+    while ((e = line_end(s, end, &next)) != NULL) {
+        const char *colon, *v;
+
+        if (e == s) {
+            *pos = next;
+            return APR_SUCCESS;
+        }
+        colon = memchr(s, ':', (apr_size_t)(e - s));
+        if (colon == NULL || colon == s) {
+            return APR_EINVAL;
+        }
+        for (v = colon + 1; v < e && (*v == ' ' || *v == '\t'); v++) {
+        }
+        apr_table_addn(h, apr_pstrmemdup(p, s, (apr_size_t)(colon - s)),
+                       apr_pstrmemdup(p, v, (apr_size_t)(e - v)));
+        s = next;
+    }
+    return APR_EINVAL;
+}
+
+/* Decodes a chunked body in place into a new buffer. */
+static apr_status_t dechunk(apr_pool_t *p, const char *s, const char *end,
+                            char **out, apr_size_t *outlen)
+{
+    char *buf = apr_palloc(p, (apr_size_t)(end - s) + 1);
+    apr_size_t used = 0;
+
+    for (;;) {
+        const char *next, *e = line_end(s, end, &next);
+        apr_uint64_t size = 0;
+        const char *d;
+
+        if (e == NULL) {
+            return APR_EINVAL;
+        }
+        for (d = s; d < e && apr_isxdigit(*d); d++) {
+            if (size > KYL_HTTP_MAX_ANSWER) {
+                return APR_EINVAL;
+            }
+            size = size * 16 + (apr_size_t)(apr_isdigit(*d) ? *d - '0'
+                                             : (apr_tolower(*d) - 'a' + 10));
+        }
+        if (d == s || size > (apr_uint64_t)(end - next)) {
+            return APR_EINVAL;
+        }
+        if (size == 0) {
+            break;
+        }
+        memcpy(buf + used, next, (apr_size_t)size);
+        used += (apr_size_t)size;
+        s = next + size;
+        if (s < end && *s == '\r') {
+            s++;
+        }
+        if (s < end && *s == '\n') {
+            s++;
+        }
+    }
+    buf[used] = '\0';
+    *out = buf;
+    *outlen = used;
+    return APR_SUCCESS;
+}
+
+static apr_status_t take_body(apr_pool_t *p, const char *s, const char *end,
+                              kyl_http_answer_t *ans, const char **err)
+{
+    const char *te = apr_table_get(ans->headers, "Transfer-Encoding");
+    const char *cl = apr_table_get(ans->headers, "Content-Length");
+    char *body;
+    apr_size_t len = (apr_size_t)(end - s);
+
+    if (te && strcasestr(te, "chunked")) {
+        if (dechunk(p, s, end, &body, &len) != APR_SUCCESS) {
+            *err = "malformed chunked body";
+            return APR_EINVAL;
+        }
+        ans->body = body;
+        ans->len = len;
+        return APR_SUCCESS;
+    }
+    if (cl) {
+        char *stop;
+        apr_int64_t n = apr_strtoi64(cl, &stop, 10);
+
+        if (n < 0 || *stop != '\0' || (apr_uint64_t)n > len) {
+            *err = "truncated body";
+            return APR_EINVAL;
+        }
+        len = (apr_size_t)n;
+    }
+    ans->body = apr_pstrmemdup(p, s, len);
+    ans->len = len;
+    return APR_SUCCESS;
+}
+
+apr_status_t kyl_http_parse_answer(apr_pool_t *p, const char *buf,
+                                   apr_size_t len, kyl_http_answer_t *ans,
+                                   const char **err)
+{
+    const char *end = buf + len, *next, *e;
+
+    memset(ans, 0, sizeof(*ans));
+    e = line_end(buf, end, &next);
+    if (e == NULL || parse_status(buf, e, &ans->status) != APR_SUCCESS) {
+        *err = len ? "malformed status line" : "empty answer";
+        ans->status = 0;
+        return APR_EINVAL;
+    }
+    ans->headers = apr_table_make(p, 8);
+    if (parse_headers(p, &next, end, ans->headers) != APR_SUCCESS) {
+        *err = "malformed headers";
+        return APR_EINVAL;
+    }
+    return take_body(p, next, end, ans, err);
+}

@@ -1,0 +1,408 @@
+"""Real-cluster test harness: real memcached, Kylin node simulators and a real
+apache2 loading mod_kylin_balancer from the build tree, all on free loopback
+ports in a temporary directory.  Everything started is stopped by pid.
+
+Tests read like HAProxy's reg-tests: nodes have names (n1, n2, ...), the
+config is a template filled with their addresses, and assertions say which
+node answered (the simulator stamps X-Kylin-Node on every answer).
+"""
+import base64
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import shutil
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+MODULE = os.path.join(ROOT, "mod_kylin_balancer.so")
+SIM = os.path.join(ROOT, "tests", "kylin_sim", "kylin_sim.py")
+APACHE = os.environ.get("KYL_APACHE", "/usr/sbin/apache2")
+MODDIR = "/usr/lib/apache2/modules"
+MEMCACHED = "/usr/bin/memcached"
+PYTHON = "/usr/bin/python3"
+
+BAD_LOG = re.compile(r"\[(?:[a-z_]+:)?(error|crit|alert|emerg)\]|Segmentation fault"
+                     r"|exit signal|AddressSanitizer|runtime error")
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10.0, proc=None):
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def basic(user, password):
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+class Answer:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    @property
+    def node(self):
+        return self.headers.get("x-kylin-node")
+
+    def json(self):
+        return json.loads(self.body)
+
+    def header_all(self, name):
+        return [v for k, v in self.raw_headers if k.lower() == name.lower()]
+
+    def __repr__(self):
+        return f"<Answer {self.status} node={self.node} body={self.body[:120]!r}>"
+
+
+def request(port, method, path, headers=None, body=None, timeout=10.0):
+    """One HTTP request on a fresh connection; returns an Answer."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        data = body
+        hdrs = dict(headers or {})
+        if isinstance(body, (dict, list)):
+            data = json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        conn.request(method, path, body=data, headers=hdrs)
+        resp = conn.getresponse()
+        raw = resp.read()
+        ans = Answer(resp.status, {k.lower(): v for k, v in resp.getheaders()},
+                     raw.decode("utf-8", "replace"))
+        ans.raw_headers = resp.getheaders()
+        return ans
+    finally:
+        conn.close()
+
+
+class Memcached:
+    def __init__(self, tmpdir, name):
+        self.name = name
+        self.port = free_port()
+        self.proc = None
+        self.log = os.path.join(tmpdir, f"memcached-{name}.log")
+
+    @property
+    def addr(self):
+        return f"127.0.0.1:{self.port}"
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [MEMCACHED, "-U", "0", "-l", "127.0.0.1", "-p", str(self.port),
+             "-m", "16", "-t", "2", "-u", "nobody"],
+            stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
+        if not wait_port(self.port, 5, self.proc):
+            raise RuntimeError(f"memcached {self.name} did not start: "
+                               + open(self.log).read())
+        return self
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def freeze(self):
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def thaw(self):
+        os.kill(self.proc.pid, signal.SIGCONT)
+
+    def dump(self):
+        """Every key and value this server holds (via lru_crawler)."""
+        out = {}
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            f = s.makefile("rwb")
+            f.write(b"lru_crawler metadump all\r\n")
+            f.flush()
+            keys = []
+            for line in f:
+                if line.startswith(b"END"):
+                    break
+                m = re.search(rb"key=(\S+)", line)
+                if m:
+                    keys.append(m.group(1).decode())
+            for k in keys:
+                f.write(f"get {k}\r\n".encode())
+                f.flush()
+                header = f.readline()
+                if header.startswith(b"VALUE"):
+                    n = int(header.split()[3])
+                    out[k] = f.read(n + 2)[:-2]
+                    f.readline()
+        return out
+
+
+class SimNode:
+    """One Kylin node simulator process (tests/kylin_sim/kylin_sim.py)."""
+
+    def __init__(self, tmpdir, name, profile="v4", mode="all", leader=False,
+                 extra=None, shared_dir=None):
+        self.name = name
+        self.profile = profile
+        self.mode = mode
+        self.leader = leader
+        self.extra = list(extra or [])
+        self.shared_dir = shared_dir
+        self.port = free_port()
+        self.proc = None
+        self.errlog = os.path.join(tmpdir, f"sim-{name}.log")
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        args = [PYTHON, SIM, "--port", str(self.port), "--name", self.name,
+                "--profile", self.profile, "--mode", self.mode]
+        if self.leader:
+            args.append("--leader")
+        if self.shared_dir:
+            args += ["--shared-dir", self.shared_dir]
+        args += self.extra
+        self.proc = subprocess.Popen(args, stdout=open(self.errlog, "ab"),
+                                     stderr=subprocess.STDOUT)
+        end = time.time() + 10
+        while time.time() < end:
+            if self.proc.poll() is not None:
+                break
+            try:
+                if request(self.port, "GET", "/_sim/state", timeout=1).status == 200:
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"simulator {self.name} did not start: "
+                           + open(self.errlog).read())
+
+    def control(self, **settings):
+        ans = request(self.port, "POST", "/_sim/control", body=settings)
+        assert ans.status == 200, ans
+        return ans.json()
+
+    def state(self):
+        return request(self.port, "GET", "/_sim/state").json()
+
+    def log(self, since=0):
+        return request(self.port, "GET", f"/_sim/log?since={since}").json()["entries"]
+
+    def clear_log(self):
+        request(self.port, "POST", "/_sim/log/clear")
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def freeze(self):
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def thaw(self):
+        os.kill(self.proc.pid, signal.SIGCONT)
+
+    def restart(self):
+        self.kill()
+        self.start()
+        return self
+
+
+BASE_MODULES = ["authz_core", "slotmem_shm",
+                "proxy", "proxy_http", "proxy_balancer", "lbmethod_byrequests"]
+
+
+class Httpd:
+    """A real apache2 with the module, configured from a template."""
+
+    def __init__(self, tmpdir, name="httpd", mpm="event"):
+        self.name = name
+        # httpd's children run as nobody: their runtime dir (watchdog mutex,
+        # slotmem files) must be reachable, which pytest's 0700 tmp is not.
+        self.root = tempfile.mkdtemp(prefix=f"kyl-{name}-")
+        os.chmod(self.root, 0o755)
+        os.makedirs(os.path.join(self.root, "run"), exist_ok=True)
+        os.chmod(os.path.join(self.root, "run"), 0o777)
+        self.port = free_port()
+        self.mpm = mpm
+        self.conf = os.path.join(self.root, "httpd.conf")
+        self.error_log = os.path.join(self.root, "error.log")
+        self.access_log = os.path.join(self.root, "access.log")
+        self.proc = None
+        self.log_offset = 0
+        self.modules = list(BASE_MODULES)
+
+    def config_text(self, members=(), body="", lbmethod="kylin", directives="",
+                    modules=None, load_kylin=True):
+        mods = self.modules if modules is None else modules
+        lines = [
+            f'ServerRoot "{self.root}"',
+            f"Listen 127.0.0.1:{self.port}",
+            "ServerName 127.0.0.1",
+            f'PidFile "{self.root}/run/httpd.pid"',
+            f'DefaultRuntimeDir "{self.root}/run"',
+            f'ErrorLog "{self.error_log}"',
+            "LogLevel warn kylin_balancer:info",
+            f"LoadModule mpm_{self.mpm}_module {MODDIR}/mod_mpm_{self.mpm}.so",
+        ]
+        lines += [f"LoadModule {m}_module {MODDIR}/mod_{m}.so" for m in mods]
+        if load_kylin:
+            lines.append(f"LoadModule kylin_balancer_module {MODULE}")
+        if os.geteuid() == 0:
+            lines += ["User nobody", "Group nogroup"]
+        lines += [
+            'LogFormat "%h \\"%r\\" %>s %{BALANCER_WORKER_NAME}e %D" kyl',
+            f'CustomLog "{self.access_log}" kyl',
+            "Timeout 30",
+            "KeepAliveTimeout 2",
+        ]
+        if members:
+            lines.append('<Proxy "balancer://kylin">')
+            lines += [f'    BalancerMember "{m}"' for m in members]
+            lines.append(f"    ProxySet lbmethod={lbmethod}")
+            lines.append("</Proxy>")
+            lines += ['ProxyPass "/kylin-balancer" "!"',
+                      'ProxyPass "/kylin" "balancer://kylin/kylin"',
+                      'ProxyPassReverse "/kylin" "balancer://kylin/kylin"',
+                      '<Location "/kylin-balancer">',
+                      "    SetHandler kylin-balancer", "</Location>"]
+        lines.append(directives)
+        lines.append(body)
+        return "\n".join(lines) + "\n"
+
+    def write_config(self, **kw):
+        with open(self.conf, "w") as f:
+            f.write(self.config_text(**kw))
+
+    def configtest(self, **kw):
+        self.write_config(**kw)
+        r = subprocess.run([APACHE, "-t", "-f", self.conf], capture_output=True,
+                           text=True, timeout=30)
+        return r.returncode, r.stdout + r.stderr
+
+    def start(self, **kw):
+        if kw:
+            self.write_config(**kw)
+        self.proc = subprocess.Popen([APACHE, "-f", self.conf, "-DFOREGROUND"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if not wait_port(self.port, 15, self.proc):
+            out = self.proc.stdout.read().decode() if self.proc.poll() is not None else ""
+            self.stop()
+            raise RuntimeError(f"apache2 did not start:\n{out}\n{self.read_log()}")
+        return self
+
+    def read_log(self):
+        try:
+            with open(self.error_log) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def new_log(self):
+        """Error log lines written since the last call."""
+        text = self.read_log()
+        new = text[self.log_offset:]
+        self.log_offset = len(text)
+        return new
+
+    def bad_log_lines(self, allowed=()):
+        bad = []
+        for line in self.read_log().splitlines():
+            if BAD_LOG.search(line) and not any(re.search(a, line) for a in allowed):
+                bad.append(line)
+        return bad
+
+    def graceful(self):
+        os.kill(self.proc.pid, signal.SIGUSR1)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        # children of a killed parent: by pid file is gone, sweep by config
+        subprocess.run(["pkill", "-KILL", "-f", self.conf], capture_output=True)
+
+    def cleanup(self, keep_dir=None):
+        if keep_dir:
+            for f in (self.error_log, self.access_log, self.conf):
+                if os.path.exists(f):
+                    shutil.copy(f, os.path.join(keep_dir, f"{self.name}-{os.path.basename(f)}"))
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        subprocess.run(["pkill", "-KILL", "-f", self.conf], capture_output=True)
+
+    def get(self, path, headers=None, timeout=10.0):
+        return request(self.port, "GET", path, headers=headers, timeout=timeout)
+
+    def req(self, method, path, headers=None, body=None, timeout=10.0):
+        return request(self.port, method, path, headers=headers, body=body,
+                       timeout=timeout)
+
+    def status(self):
+        ans = self.get("/kylin-balancer?format=json")
+        assert ans.status == 200, ans
+        return ans.json()
+
+    def members(self, balancer="balancer://kylin"):
+        for b in self.status()["balancers"]:
+            if b["name"] == balancer:
+                return {m["name"]: m for m in b["members"]}
+        return {}
+
+    def wait_until(self, predicate, timeout=10.0, interval=0.1, what="condition"):
+        end = time.time() + timeout
+        last = None
+        while time.time() < end:
+            try:
+                last = predicate()
+                if last:
+                    return last
+            except (OSError, AssertionError, KeyError, ValueError) as e:
+                last = e
+            time.sleep(interval)
+        raise AssertionError(f"timed out waiting for {what}: last={last!r}")
+
+    def wait_probed(self, nodes, timeout=10.0, healthy=True):
+        """Waits until every node's member has a probe result."""
+        urls = {n.url for n in nodes}
+
+        def ok():
+            ms = self.members()
+            return all(u in ms and ms[u]["health"] == ("up" if healthy else "down")
+                       for u in urls)
+        try:
+            return self.wait_until(ok, timeout, what=f"probes of {sorted(urls)}")
+        except AssertionError as e:
+            raise AssertionError(f"{e}\nstatus: {self.members()}\n"
+                                 f"error log:\n{self.read_log()[-3000:]}")
