@@ -24,12 +24,6 @@
                         | PROXY_WORKER_DRAIN)
 
 typedef struct {
-    proxy_balancer *balancer;
-    kyl_class_e cls;
-    unsigned int flags;
-} kyl_req_t;
-
-typedef struct {
     proxy_balancer *b;
     kyl_class_e cls;
     int leader_known;
@@ -148,7 +142,7 @@ static proxy_balancer *balancer_of(request_rec *r, const char **rest)
 
 static kyl_req_t *classify(request_rec *r, proxy_balancer *b, const char *path)
 {
-    kyl_req_t *req = apr_palloc(r->pool, sizeof(*req));
+    kyl_req_t *req = apr_pcalloc(r->pool, sizeof(*req));
 
     req->balancer = b;
     req->cls = kyl_classify(r->method, path, strlen(path), KYL_GEN_UNKNOWN,
@@ -178,6 +172,7 @@ static int kyl_fixups(request_rec *r)
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, KYL_LOG_PREFIX
                   "%s %s: class %s", r->method, path, kyl_class_name(req->cls));
     ap_add_output_filter(KYL_PASSIVE_FILTER, NULL, r, r->connection);
+    kyl_session_fixups(r, req);
     return DECLINED;
 }
 
@@ -300,6 +295,27 @@ static void account(proxy_balancer *b, proxy_worker *best, kyl_baton_t *k)
     best->s->lbstatus -= total;
 }
 
+/* While memcached is down, logins fall back to classic stickiness: a route
+ * cookie names the member that holds the client's own Kylin session. */
+static proxy_worker *sticky_worker(proxy_balancer *b, const kyl_req_t *req,
+                                   kyl_baton_t *k)
+{
+    int i;
+
+    if (req->sreq == NULL) {
+        return NULL;
+    }
+    for (i = 0; i < b->workers->nelts; i++) {
+        proxy_worker *w = APR_ARRAY_IDX(b->workers, i, proxy_worker *);
+
+        if (kyl_session_sticks_to(req, w) && PROXY_WORKER_IS_USABLE(w)
+            && (k->best_tier = worker_tier(b, w, k)) >= 0) {
+            return w;
+        }
+    }
+    return NULL;
+}
+
 static proxy_worker *kyl_find(proxy_balancer *b, request_rec *r)
 {
     kyl_req_t *req = req_of(r);
@@ -319,11 +335,15 @@ static proxy_worker *kyl_find(proxy_balancer *b, request_rec *r)
     k.best_tier = 1 << 20;
     k.leader_known = (k.cls == KYL_CLASS_JOB || k.cls == KYL_CLASS_WRITE
                       || k.cls == KYL_CLASS_INTERNAL) && leader_known(b, &k);
-    best = get_best_worker(b, r, is_best, &k);
+    best = sticky_worker(b, req, &k);
     if (best == NULL) {
-        return NULL;
+        best = get_best_worker(b, r, is_best, &k);
+        if (best == NULL) {
+            return NULL;
+        }
+        account(b, best, &k);
     }
-    account(b, best, &k);
+    kyl_session_route(r, req, best);
     if ((slot = kyl_slot_for(b, best)) != NULL) {
         apr_atomic_inc32(&slot->counts[k.cls]);
     }

@@ -118,6 +118,7 @@ static void kyl_register_hooks(apr_pool_t *p)
     ap_hook_post_config(kyl_post_config, after_proxy, NULL, APR_HOOK_MIDDLE);
     kyl_route_register_hooks(p);
     kyl_status_register_hooks(p);
+    kyl_session_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(kylin_balancer) = {

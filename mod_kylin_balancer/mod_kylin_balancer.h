@@ -154,6 +154,16 @@ void kyl_slot_write_end(kyl_slot_t *slot);
 /* Copies the slot consistently (retries while a write is under way). */
 void kyl_slot_snapshot(const kyl_slot_t *slot, kyl_slot_t *copy);
 
+/* ---- per-request state -------------------------------------------------- */
+typedef struct kyl_sreq kyl_sreq_t;      /* session state, kylin_session.c */
+
+typedef struct {
+    proxy_balancer *balancer;
+    kyl_class_e cls;
+    unsigned int flags;                  /* KYL_REQ_* */
+    kyl_sreq_t *sreq;                    /* NULL: sessions off or not ours */
+} kyl_req_t;
+
 /* ---- routing ----------------------------------------------------------- */
 extern const proxy_balancer_method kyl_lbmethod;
 apr_status_t kyl_route_post_config(server_rec *s);
@@ -168,6 +178,20 @@ void kyl_member_view(const kyl_slot_t *slot, apr_time_t now,
 /* Tier of a member for a class: 0 best, higher worse, -1 never. */
 int kyl_member_tier(kyl_class_e cls, const kyl_route_view_t *v,
                     int passive_nonquery, int leader_known);
+
+/* ---- sessions ---------------------------------------------------------- */
+void kyl_session_register_hooks(apr_pool_t *p);
+/* fixups: reads the balancer cookie, loads the session (one get), handles
+ * login/logout bookkeeping; strips our cookies from what the node sees. */
+void kyl_session_fixups(request_rec *r, kyl_req_t *req);
+/* finder: authenticates the request for the chosen member. */
+void kyl_session_route(request_rec *r, kyl_req_t *req, proxy_worker *w);
+/* finder: the member a route cookie names (stickiness while memcached is
+ * down), or NULL. */
+int kyl_session_sticks_to(const kyl_req_t *req, const proxy_worker *w);
+/* status page: the store's servers as this process sees them. */
+void kyl_session_status(request_rec *r, apr_array_header_t *out /* of
+                        kyl_store_server_info_t */);
 
 /* ---- prober ------------------------------------------------------------ */
 apr_status_t kyl_probe_post_config(apr_pool_t *pconf, server_rec *s);

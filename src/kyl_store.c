@@ -550,7 +550,7 @@ static int key_ok(const char *key, apr_size_t *klen)
 
 apr_status_t kyl_store_get(kyl_store_t *st, apr_pool_t *p, const char *key,
                            unsigned char **val, apr_size_t *len,
-                           apr_uint64_t *cas)
+                           apr_uint64_t *cas, int *repair)
 {
     int order[KYL_STORE_MAX_SERVERS];
     kyl_get_baton_t b;
@@ -576,6 +576,9 @@ apr_status_t kyl_store_get(kyl_store_t *st, apr_pool_t *p, const char *key,
             *len = b.len;
             if (cas != NULL) {
                 *cas = c == 0 ? b.cas : 0;
+            }
+            if (repair != NULL) {
+                *repair = misses > 0;
             }
             return APR_SUCCESS;
         }

@@ -38,10 +38,13 @@ apr_status_t kyl_store_create(kyl_store_t **st, apr_pool_t *p,
 /* *val is copied into p.  APR_NOTFOUND: no copy has it (a real miss);
  * APR_EGENERAL (or another error): the store could not answer (every copy
  * failed) - never to be taken as a logout.  *cas receives the primary's CAS
- * value when the primary answered, else 0. */
+ * value when the primary answered, else 0.  *repair (may be NULL) is set to
+ * 1 when a copy ahead of the one that answered said "miss" (a server that
+ * came back empty): the caller should write the value again, so that the
+ * next loss of a server does not lose it. */
 apr_status_t kyl_store_get(kyl_store_t *st, apr_pool_t *p, const char *key,
                            unsigned char **val, apr_size_t *len,
-                           apr_uint64_t *cas);
+                           apr_uint64_t *cas, int *repair);
 
 /* Writes every copy.  cas != 0 makes the write on the primary a
  * compare-and-swap (APR_EEXIST when another writer won; nothing written).

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import shutil
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -126,6 +127,21 @@ class Memcached:
     def thaw(self):
         os.kill(self.proc.pid, signal.SIGCONT)
 
+    def stats(self):
+        """memcached's general counters (cmd_get, cmd_set, ...)."""
+        out = {}
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            f = s.makefile("rwb")
+            f.write(b"stats\r\n")
+            f.flush()
+            for line in f:
+                if line.startswith(b"END"):
+                    break
+                parts = line.decode().split()
+                if len(parts) == 3 and parts[2].isdigit():
+                    out[parts[1]] = int(parts[2])
+        return out
+
     def dump(self):
         """Every key and value this server holds (via lru_crawler)."""
         out = {}
@@ -139,7 +155,7 @@ class Memcached:
                     break
                 m = re.search(rb"key=(\S+)", line)
                 if m:
-                    keys.append(m.group(1).decode())
+                    keys.append(urllib.parse.unquote(m.group(1).decode()))
             for k in keys:
                 f.write(f"get {k}\r\n".encode())
                 f.flush()

@@ -196,7 +196,7 @@ static apr_status_t get(kyl_store_t *st, const char *key, const char *want)
 {
     unsigned char *v = NULL;
     apr_size_t len = 0;
-    apr_status_t rv = kyl_store_get(st, tp, key, &v, &len, NULL);
+    apr_status_t rv = kyl_store_get(st, tp, key, &v, &len, NULL, NULL);
 
     if (rv == APR_SUCCESS && want != NULL) {
         ck_assert_uint_eq(len, strlen(want));
@@ -443,11 +443,11 @@ START_TEST(round_trip)
 
     mc_start(0, 0);
     st = mc_store(1, 0, 0, MS(200), MS(1000));
-    ck_assert_int_eq(kyl_store_get(st, tp, "nokey", &v, &len, &cas),
+    ck_assert_int_eq(kyl_store_get(st, tp, "nokey", &v, &len, &cas, NULL),
                      APR_NOTFOUND);
     ck_assert_uint_eq(cas, 0);
     ck_assert_int_eq(put(st, "k1", "hello"), APR_SUCCESS);
-    ck_assert_int_eq(kyl_store_get(st, tp, "k1", &v, &len, &cas), APR_SUCCESS);
+    ck_assert_int_eq(kyl_store_get(st, tp, "k1", &v, &len, &cas, NULL), APR_SUCCESS);
     ck_assert_uint_eq(len, 5);
     ck_assert_str_eq((char *)v, "hello");       /* NUL-terminated copy */
     ck_assert_uint_ne(cas, 0);
@@ -455,16 +455,16 @@ START_TEST(round_trip)
     ck_assert_int_eq(get(st, "k1", "bye"), APR_SUCCESS);
     ck_assert_int_eq(kyl_store_set(st, "bin", bin, sizeof(bin), 60, 0),
                      APR_SUCCESS);
-    ck_assert_int_eq(kyl_store_get(st, tp, "bin", &v, &len, NULL), APR_SUCCESS);
+    ck_assert_int_eq(kyl_store_get(st, tp, "bin", &v, &len, NULL, NULL), APR_SUCCESS);
     ck_assert_uint_eq(len, sizeof(bin));
     ck_assert_int_eq(memcmp(v, bin, len), 0);
     ck_assert_int_eq(kyl_store_set(st, "empty", NULL, 0, 60, 0), APR_SUCCESS);
-    ck_assert_int_eq(kyl_store_get(st, tp, "empty", &v, &len, NULL), APR_SUCCESS);
+    ck_assert_int_eq(kyl_store_get(st, tp, "empty", &v, &len, NULL, NULL), APR_SUCCESS);
     ck_assert_uint_eq(len, 0);
     /* beyond 30 days memcached wants an absolute time: still stored */
     ck_assert_int_eq(kyl_store_set(st, "long", bin, 3, 40 * 86400, 0),
                      APR_SUCCESS);
-    ck_assert_int_eq(kyl_store_get(st, tp, "long", &v, &len, NULL), APR_SUCCESS);
+    ck_assert_int_eq(kyl_store_get(st, tp, "long", &v, &len, NULL, NULL), APR_SUCCESS);
 }
 END_TEST
 
@@ -504,7 +504,7 @@ START_TEST(values_large)
     mc_start(0, 0);
     st = mc_store(1, 0, 0, MS(200), MS(1000));
     ck_assert_int_eq(kyl_store_set(st, "big", buf, big, 60, 0), APR_SUCCESS);
-    ck_assert_int_eq(kyl_store_get(st, tp, "big", &v, &len, NULL), APR_SUCCESS);
+    ck_assert_int_eq(kyl_store_get(st, tp, "big", &v, &len, NULL, NULL), APR_SUCCESS);
     ck_assert_uint_eq(len, big);
     ck_assert_int_eq(memcmp(v, buf, big), 0);
     ck_assert_int_eq(kyl_store_set(st, "huge", buf, 1024 * 1024 + 1, 60, 0),
@@ -535,7 +535,7 @@ START_TEST(keys_invalid)
         ck_assert_int_eq(put(st, bad[i], "v"), APR_EINVAL);
         ck_assert_int_eq(kyl_store_delete(st, bad[i]), APR_EINVAL);
     }
-    ck_assert_int_eq(kyl_store_get(st, tp, NULL, &v, &len, NULL), APR_EINVAL);
+    ck_assert_int_eq(kyl_store_get(st, tp, NULL, &v, &len, NULL, NULL), APR_EINVAL);
     ck_assert_int_eq(kyl_store_set(st, NULL, (const unsigned char *)"v", 1, 1, 0),
                      APR_EINVAL);
     ck_assert_int_eq(kyl_store_set(st, "k", NULL, 1, 1, 0), APR_EINVAL);
@@ -626,7 +626,7 @@ START_TEST(cas_rules)
     key = key_on(0, 2, "cas");          /* primary 0, replica 1 */
     st = mc_store(2, 0, 1, MS(200), MS(1000));
     ck_assert_int_eq(put(st, key, "a"), APR_SUCCESS);
-    ck_assert_int_eq(kyl_store_get(st, tp, key, &v, &len, &cas), APR_SUCCESS);
+    ck_assert_int_eq(kyl_store_get(st, tp, key, &v, &len, &cas, NULL), APR_SUCCESS);
     ck_assert_uint_ne(cas, 0);
     ck_assert_int_eq(kyl_store_set(st, key, (const unsigned char *)"b", 1, 60, cas),
                      APR_SUCCESS);
@@ -634,7 +634,7 @@ START_TEST(cas_rules)
                      APR_EEXIST);
     ck_assert_int_eq(get(st, key, "b"), APR_SUCCESS);
     ck_assert_int_eq(direct_get(1, key, "b"), APR_SUCCESS); /* untouched */
-    ck_assert_int_eq(kyl_store_get(st, tp, key, &v, &len, &cas2), APR_SUCCESS);
+    ck_assert_int_eq(kyl_store_get(st, tp, key, &v, &len, &cas2, NULL), APR_SUCCESS);
     ck_assert_uint_ne(cas2, cas);
     /* gone since the get (a logout won): nothing is written anywhere */
     ck_assert_int_eq(kyl_store_delete(st, key), APR_SUCCESS);
@@ -740,6 +740,7 @@ START_TEST(primary_restarted_empty)
     unsigned char *v;
     apr_size_t len;
     apr_uint64_t cas = 1, gets0;
+    int repair = 0;
 
     mc_start(0, 0);
     mc_start(1, 0);
@@ -751,11 +752,14 @@ START_TEST(primary_restarted_empty)
     mc_start(0, mc[0].port);
     gets0 = info_of(st, 0).gets;
 
-    ck_assert_int_eq(kyl_store_get(st, tp, key, &v, &len, &cas), APR_SUCCESS);
+    ck_assert_int_eq(get(st, key, "v1"), APR_SUCCESS);  /* repair unasked */
+    ck_assert_int_eq(kyl_store_get(st, tp, key, &v, &len, &cas, &repair),
+                     APR_SUCCESS);
     ck_assert_uint_eq(len, 2);
     ck_assert_int_eq(memcmp(v, "v1", 2), 0);
     ck_assert_uint_eq(cas, 0);                  /* the primary said miss */
-    ck_assert_uint_eq(info_of(st, 0).gets, gets0 + 1);
+    ck_assert_int_eq(repair, 1);                /* ... so copy it back */
+    ck_assert_uint_eq(info_of(st, 0).gets, gets0 + 2);
     ck_assert_uint_eq(info_of(st, 0).errors, 0); /* stale connection retried */
     ck_assert_int_eq(UP(st, 0), 1);
     /* a plain set repopulates the primary */
@@ -911,7 +915,7 @@ static void *APR_THREAD_FUNC worker_run(apr_thread_t *t, void *data)
                                 strlen(val), 60, 0)) != APR_SUCCESS) {
             worker_fail(w, "set", i, rv);
         }
-        rv = kyl_store_get(w->st, p, key, &v, &len, NULL);
+        rv = kyl_store_get(w->st, p, key, &v, &len, NULL, NULL);
         if (rv != APR_SUCCESS || len != strlen(val) || memcmp(v, val, len)) {
             worker_fail(w, "get", i, rv);
         }
@@ -920,7 +924,7 @@ static void *APR_THREAD_FUNC worker_run(apr_thread_t *t, void *data)
             if ((rv = kyl_store_delete(w->st, key)) != APR_SUCCESS) {
                 worker_fail(w, "delete", i, rv);
             }
-            if ((rv = kyl_store_get(w->st, p, key, &v, &len, NULL))
+            if ((rv = kyl_store_get(w->st, p, key, &v, &len, NULL, NULL))
                 != APR_NOTFOUND) {
                 worker_fail(w, "get after delete", i, rv);
             }

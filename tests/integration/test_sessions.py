@@ -1,0 +1,221 @@
+"""Shared authenticated sessions (contract.md "Sessions"): log in once
+through the balancer, any Kylin node serves, nothing lost when a node or a
+memcached server dies, logout everywhere, nothing readable in memcached."""
+import base64
+import collections
+import os
+import re
+import time
+
+import pytest
+
+from harness import basic
+
+PROBE = "KylinProbeInterval 300ms\nKylinProbeTimeout 250ms\n"
+COOKIE = "KYLIN_LB_SESSION"
+PASSWORD = "KYLIN"
+CREDS = basic("ADMIN", PASSWORD)
+
+
+def session_cluster(cluster, profile="v4", modes=("all", "all", "all"), httpds=1,
+                    extra="", memcached=2):
+    mcs = cluster.memcached_servers(memcached)
+    nodes = [cluster.node(f"n{i + 1}", profile, m, i == 0,
+                          ["--public-mode"] if profile == "v4" else [])
+             for i, m in enumerate(modes)]
+    key = cluster.write_file("session.key", os.urandom(48))
+    directives = (PROBE + f"KylinSessionStore {' '.join(m.addr for m in mcs)}\n"
+                  f"KylinSessionKey {key}\n" + extra)
+    hs = []
+    for _ in range(httpds):
+        h = cluster.httpd().start(members=[n.url for n in nodes], directives=directives)
+        h.wait_probed(nodes)
+        hs.append(h)
+    return hs, nodes, mcs
+
+
+def login(h, path="/kylin/api/user/authentication", auth=CREDS):
+    ans = h.req("POST", path, headers={"Authorization": auth}, body={})
+    assert ans.status == 200, ans
+    cookies = ans.header_all("Set-Cookie")
+    ours = [c for c in cookies if c.startswith(COOKIE + "=")]
+    assert len(ours) == 1, cookies
+    return ans, ours[0].split(";")[0].split("=", 1)[1], cookies
+
+
+def protected_path(profile):
+    return "/kylin/api/projects" if profile == "v4" else "/kylin/api/models"
+
+
+def with_cookie(value, extra=""):
+    return {"Cookie": f"{COOKIE}={value}{extra}"}
+
+
+@pytest.mark.parametrize("profile", ["v4", "v5"])
+def test_login_then_any_node_serves(cluster, profile):
+    (h,), nodes, _ = session_cluster(cluster, profile)
+    ans, sid, cookies = login(h)
+    attrs = [c for c in cookies if c.startswith(COOKIE)][0]
+    assert "Path=/" in attrs and "HttpOnly" in attrs and "SameSite=Lax" in attrs
+    assert "Secure" not in attrs
+    assert len(base64.urlsafe_b64decode(sid + "=")) == 32      # 256-bit id
+    assert not any(c.startswith("JSESSIONID") for c in cookies)
+    for n in nodes:
+        n.clear_log()
+    seen = collections.Counter()
+    for _ in range(30):
+        a = h.get(protected_path(profile), headers=with_cookie(sid))
+        assert a.status == 200, a
+        seen[a.node] += 1
+    assert len(seen) >= 2, seen
+    entries = [e for n in nodes for e in n.log()
+               if e["path"] == protected_path(profile)]
+    assert len(entries) == 30
+    by_session = sum(1 for e in entries if e["auth"] == "session")
+    assert by_session >= 30 - 2 * len(nodes), entries   # repeats reuse the node's session
+
+
+def test_no_500_and_no_auth_for_bad_cookies(cluster):
+    (h,), nodes, _ = session_cluster(cluster)
+    _, sid, _ = login(h)
+    forged = [sid[:-1] + ("A" if sid[-1] != "A" else "B"), sid[:20], "x" * 5000,
+              "not base64 !!", "", sid + "; " + COOKIE + "=" + sid[::-1],
+              "\u00e9\u00e9", sid + "\r\nX-Injected: 1"]
+    for value in forged:
+        try:
+            a = h.get("/kylin/api/projects", headers={"Cookie": f"{COOKIE}={value}"})
+        except ValueError:
+            continue       # http.client refuses to send CR/LF itself
+        assert a.status == 401, (value, a)
+    # duplicated differing cookies are no session either
+    a = h.get("/kylin/api/projects",
+              headers={"Cookie": f"{COOKIE}={sid}; {COOKIE}={forged[0]}"})
+    assert a.status == 401, a
+
+
+# httpd's own account of a connect to a node that was just killed
+NODE_DOWN = r"AH00957|AH00959|AH01114"
+
+
+def test_session_survives_node_and_memcached_death(cluster):
+    cluster.allow_errors(NODE_DOWN, r"session store")
+    # idle 20s: the sliding refresh rewrites every copy each 2 s of activity
+    (h,), nodes, mcs = session_cluster(cluster, extra="KylinSessionTimeout 20s 1h\n")
+    ans, sid, _ = login(h)
+    nodes_by_name = {n.name: n for n in nodes}
+    nodes_by_name[ans.node].kill()
+    a = h.get("/kylin/api/projects", headers=with_cookie(sid))
+    assert a.status == 200 and a.node != ans.node, a
+    for m in mcs:          # either one of the two may be the primary
+        m.kill()
+        for _ in range(5):
+            a = h.get("/kylin/api/projects", headers=with_cookie(sid))
+            assert a.status == 200, a       # one memcached down: nothing lost
+        m.start()          # back, empty: the other copy still serves ...
+        time.sleep(2.5)    # ... and once the store retries the server (2 s)
+        for _ in range(3):  # a read (primary came back) or the refresh re-copies
+            assert h.get("/kylin/api/projects", headers=with_cookie(sid)).status == 200
+
+
+def test_memcached_holds_nothing_readable(cluster):
+    (h,), nodes, mcs = session_cluster(cluster)
+    _, sid, _ = login(h)
+    h.get("/kylin/api/projects", headers=with_cookie(sid))
+    dumps = {}
+    for m in mcs:
+        dumps.update({f"{m.name}:{k}": v for k, v in m.dump().items()})
+    assert dumps, "nothing stored"
+    secret_forms = [PASSWORD.encode(), base64.b64encode(b"ADMIN:KYLIN"),
+                    sid.encode(), b"ADMIN"]
+    for k, v in dumps.items():
+        for s in secret_forms:
+            assert s not in v and s.decode() not in k, (k, s)
+    sizes = [len(v) for v in dumps.values()]
+    print(f"session record sizes in memcached: {sizes}")
+    # with two servers and the default of one replica, both hold a copy
+    assert len(dumps) == 2
+
+
+def test_two_balancer_hosts_and_logout_everywhere(cluster):
+    (h1, h2), nodes, _ = session_cluster(cluster, httpds=2)
+    _, sid, _ = login(h1)
+    assert h2.get("/kylin/api/projects", headers=with_cookie(sid)).status == 200
+    out = h2.get("/kylin/j_spring_security_logout", headers=with_cookie(sid))
+    assert out.status in (200, 302), out
+    expired = [c for c in out.header_all("Set-Cookie") if c.startswith(COOKIE)]
+    assert expired and "Max-Age=0" in expired[0]
+    for h in (h1, h2):
+        a = h.get("/kylin/api/projects", headers=with_cookie(sid))
+        assert a.status == 401, a
+
+
+def test_v5_logout_path_and_shared_cookie(cluster):
+    (h,), nodes, _ = session_cluster(cluster, "v5")
+    ans, sid, cookies = login(h)
+    shared = [c for c in cookies if re.match(r"[0-9a-f]{64}=", c)]
+    assert shared, cookies          # Kylin 5's own cookie keeps flowing
+    assert h.get("/kylin/api/models", headers=with_cookie(sid)).status == 200
+    out = h.get("/kylin/api/j_spring_security_logout", headers=with_cookie(sid))
+    assert out.status in (200, 302)
+    assert h.get("/kylin/api/models", headers=with_cookie(sid)).status == 401
+
+
+def test_own_authorization_passes_untouched(cluster):
+    (h,), nodes, _ = session_cluster(cluster)
+    for n in nodes:
+        n.clear_log()
+    a = h.get("/kylin/api/projects", headers={"Authorization": basic("ANALYST", "ANALYST")})
+    assert a.status == 200
+    entry = [e for n in nodes for e in n.log() if e["path"] == "/kylin/api/projects"][0]
+    assert entry["user"] == "ANALYST" and entry["auth"] == "basic"
+
+
+def test_idle_expiry(cluster):
+    (h,), nodes, _ = session_cluster(cluster, extra="KylinSessionTimeout 2s 10s\n")
+    _, sid, _ = login(h)
+    assert h.get("/kylin/api/projects", headers=with_cookie(sid)).status == 200
+    time.sleep(3.2)
+    assert h.get("/kylin/api/projects", headers=with_cookie(sid)).status == 401
+
+
+def test_all_memcached_down_degrades_without_500(cluster):
+    cluster.allow_errors(r"session store")
+    (h,), nodes, mcs = session_cluster(cluster)
+    for m in mcs:
+        m.kill()
+    a = h.get("/kylin/api/projects", headers={"Authorization": CREDS})
+    assert a.status == 200
+    # login still works, by classic stickiness: the node's own cookie passes
+    ans = h.req("POST", "/kylin/api/user/authentication",
+                headers={"Authorization": CREDS}, body={})
+    assert ans.status == 200, ans
+    cookies = ans.header_all("Set-Cookie")
+    jsid = [c.split(";")[0] for c in cookies if c.startswith("JSESSIONID=")]
+    route = [c.split(";")[0] for c in cookies if c.startswith(COOKIE + "_ROUTE=")]
+    assert jsid and route, cookies
+    for _ in range(6):
+        a = h.get("/kylin/api/projects", headers={"Cookie": f"{jsid[0]}; {route[0]}"})
+        assert a.status == 200 and a.node == ans.node, a
+
+
+def test_memcached_operations_per_request(cluster):
+    (h,), nodes, mcs = session_cluster(cluster)
+    _, sid, _ = login(h)
+    for _ in range(len(nodes) * 2):     # let every node issue its cookie
+        h.get("/kylin/api/projects", headers=with_cookie(sid))
+
+    def stats():
+        tot = collections.Counter()
+        for m in mcs:
+            tot.update(m.stats())
+        return tot
+    before = stats()
+    n = 40
+    for _ in range(n):
+        assert h.get("/kylin/api/projects", headers=with_cookie(sid)).status == 200
+    after = stats()
+    gets = after["cmd_get"] - before["cmd_get"]
+    sets = after["cmd_set"] - before["cmd_set"]
+    print(f"memcached per request: {gets / n:.2f} gets, {sets / n:.2f} sets")
+    assert gets <= n * 1.1, (gets, sets)
+    assert sets <= 2, (gets, sets)
