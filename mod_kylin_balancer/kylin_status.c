@@ -9,6 +9,7 @@
 #include "http_request.h"
 
 #include "mod_kylin_balancer.h"
+#include "kyl_store.h"
 
 typedef struct {
     const char *name;
@@ -153,6 +154,36 @@ static json_t *member_json(apr_pool_t *p, const kyl_member_info_t *m)
         "requests", counts);
 }
 
+static apr_array_header_t *store_servers(request_rec *r)
+{
+    apr_array_header_t *out = apr_array_make(r->pool, 2,
+                                             sizeof(kyl_store_server_info_t));
+    kyl_session_status(r, out);
+    return out;
+}
+
+static json_t *sessions_json(request_rec *r, const kyl_srv_conf_t *conf)
+{
+    apr_array_header_t *servers = store_servers(r);
+    json_t *arr = json_array();
+    int i;
+
+    for (i = 0; i < servers->nelts; i++) {
+        const kyl_store_server_info_t *si =
+            &APR_ARRAY_IDX(servers, i, kyl_store_server_info_t);
+
+        json_array_append_new(arr, json_pack("{s:s, s:b, s:I, s:I, s:I, s:I, s:s}",
+            "name", si->name, "up", si->up, "gets", (json_int_t)si->gets,
+            "sets", (json_int_t)si->sets, "deletes", (json_int_t)si->deletes,
+            "errors", (json_int_t)si->errors,
+            "last_error", si->last_error ? si->last_error : ""));
+    }
+    return json_pack("{s:b, s:s, s:i, s:o}", "enabled", conf->store_servers != NULL,
+                     "cookie", kyl_conf_cookie(conf),
+                     "replicas", conf->store_servers ? kyl_conf_replicas(conf) : 0,
+                     "servers", arr);
+}
+
 static void render_json(request_rec *r, apr_array_header_t *bals)
 {
     json_t *root = json_object(), *arr = json_array();
@@ -176,8 +207,7 @@ static void render_json(request_rec *r, apr_array_header_t *bals)
         "interval_ms", (json_int_t)apr_time_as_msec(kyl_conf_interval(conf)),
         "timeout_ms", (json_int_t)apr_time_as_msec(kyl_conf_timeout(conf)),
         "credentials", conf->probe_auth != NULL));
-    json_object_set_new(root, "sessions", json_pack("{s:b}", "enabled",
-                        conf->store_servers != NULL));
+    json_object_set_new(root, "sessions", sessions_json(r, conf));
     text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     json_decref(root);
     ap_set_content_type(r, "application/json");
@@ -218,6 +248,28 @@ static void xml_member(xmlTextWriterPtr w, apr_pool_t *p,
     xmlTextWriterEndElement(w);
 }
 
+static void xml_sessions(xmlTextWriterPtr w, request_rec *r)
+{
+    apr_array_header_t *servers = store_servers(r);
+    int i;
+
+    xmlTextWriterStartElement(w, BAD_CAST "sessions");
+    xmlTextWriterWriteFormatAttribute(w, BAD_CAST "enabled", "%d",
+                                      kyl_conf(r->server)->store_servers != NULL);
+    for (i = 0; i < servers->nelts; i++) {
+        const kyl_store_server_info_t *si =
+            &APR_ARRAY_IDX(servers, i, kyl_store_server_info_t);
+
+        xmlTextWriterStartElement(w, BAD_CAST "memcached");
+        xmlTextWriterWriteAttribute(w, BAD_CAST "name", BAD_CAST si->name);
+        xmlTextWriterWriteAttribute(w, BAD_CAST "state", BAD_CAST (si->up ? "up" : "down"));
+        xmlTextWriterWriteFormatAttribute(w, BAD_CAST "errors", "%" APR_UINT64_T_FMT,
+                                          si->errors);
+        xmlTextWriterEndElement(w);
+    }
+    xmlTextWriterEndElement(w);
+}
+
 static void render_xml(request_rec *r, apr_array_header_t *bals)
 {
     xmlBufferPtr buf = xmlBufferCreate();
@@ -244,6 +296,7 @@ static void render_xml(request_rec *r, apr_array_header_t *bals)
         }
         xmlTextWriterEndElement(w);
     }
+    xml_sessions(w, r);
     xmlTextWriterEndElement(w);
     xmlTextWriterEndDocument(w);
     xmlFreeTextWriter(w);
@@ -292,6 +345,36 @@ static void html_member(request_rec *r, const kyl_member_info_t *m)
     ap_rputs("</tr>\n", r);
 }
 
+static void html_sessions(request_rec *r)
+{
+    const kyl_srv_conf_t *conf = kyl_conf(r->server);
+    apr_array_header_t *servers = store_servers(r);
+    int i;
+
+    if (conf->store_servers == NULL) {
+        ap_rputs("<h2>Sessions</h2><p>off (no " KYL_DIR_SESSION_STORE ")</p>\n", r);
+        return;
+    }
+    ap_rprintf(r, "<h2>Sessions</h2>\n<p>cookie %s, %d extra cop%s per session "
+               "(this process's view)</p>\n<table><tr><th>memcached</th>"
+               "<th>state</th><th>gets</th><th>sets</th><th>deletes</th>"
+               "<th>errors</th><th>last error</th></tr>\n",
+               ap_escape_html(r->pool, kyl_conf_cookie(conf)),
+               kyl_conf_replicas(conf), kyl_conf_replicas(conf) == 1 ? "y" : "ies");
+    for (i = 0; i < servers->nelts; i++) {
+        const kyl_store_server_info_t *si =
+            &APR_ARRAY_IDX(servers, i, kyl_store_server_info_t);
+
+        ap_rprintf(r, "<tr class=\"%s\"><td>%s</td><td>%s</td><td>%" APR_UINT64_T_FMT
+                   "</td><td>%" APR_UINT64_T_FMT "</td><td>%" APR_UINT64_T_FMT
+                   "</td><td>%" APR_UINT64_T_FMT "</td><td class=\"err\">%s</td></tr>\n",
+                   si->up ? "up" : "down", ap_escape_html(r->pool, si->name),
+                   si->up ? "up" : "down", si->gets, si->sets, si->deletes,
+                   si->errors, ap_escape_html(r->pool, si->last_error ? si->last_error : ""));
+    }
+    ap_rputs("</table>\n", r);
+}
+
 static void render_html(request_rec *r, apr_array_header_t *bals)
 {
     int i, j, c;
@@ -318,6 +401,7 @@ static void render_html(request_rec *r, apr_array_header_t *bals)
         }
         ap_rputs("</table>\n", r);
     }
+    html_sessions(r);
     ap_rputs("<p><a href=\"?format=json\">JSON</a> &middot; "
              "<a href=\"?format=xml\">XML</a> &middot; "
              "<a href=\"?refresh\">auto-refresh</a></p></body></html>\n", r);

@@ -219,3 +219,13 @@ def test_memcached_operations_per_request(cluster):
     print(f"memcached per request: {gets / n:.2f} gets, {sets / n:.2f} sets")
     assert gets <= n * 1.1, (gets, sets)
     assert sets <= 2, (gets, sets)
+
+
+def test_status_page_lists_the_store(cluster):
+    (h,), nodes, mcs = session_cluster(cluster)
+    st = h.status()["sessions"]
+    assert st["enabled"] and st["cookie"] == COOKIE and st["replicas"] == 1
+    assert sorted(s["name"] for s in st["servers"]) == sorted(m.addr for m in mcs)
+    html = h.get("/kylin-balancer").body
+    assert "Sessions" in html and mcs[0].addr in html
+    assert "<memcached name=" in h.get("/kylin-balancer?format=xml").body
