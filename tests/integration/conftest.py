@@ -39,7 +39,9 @@ class Cluster:
                 harness.Memcached(self.tmpdir, f"m{len(self.memcached) + 1}").start())
         return self.memcached
 
-    def httpd(self, name=None, mpm="event"):
+    def httpd(self, name=None, mpm=None):
+        # KYL_MPM runs the same suite under worker or prefork (MPM matrix)
+        mpm = mpm or os.environ.get("KYL_MPM", "event")
         h = harness.Httpd(self.tmpdir, name or f"httpd{len(self.httpds) + 1}", mpm)
         self.httpds.append(h)
         return h

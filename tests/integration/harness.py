@@ -295,6 +295,8 @@ class Httpd:
             "Timeout 30",
             "KeepAliveTimeout 2",
         ]
+        if os.environ.get("KYL_CORE_DIR"):   # debugging crashes: keep cores
+            lines.append(f'CoreDumpDirectory "{os.environ["KYL_CORE_DIR"]}"')
         if members:
             lines.append('<Proxy "balancer://kylin">')
             lines += [f'    BalancerMember "{m}"' for m in members]
@@ -322,8 +324,10 @@ class Httpd:
     def start(self, **kw):
         if kw:
             self.write_config(**kw)
+        # Its own process group: prefork signals the whole group on stop.
         self.proc = subprocess.Popen([APACHE, "-f", self.conf, "-DFOREGROUND"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         if not wait_port(self.port, 15, self.proc):
             out = self.proc.stdout.read().decode() if self.proc.poll() is not None else ""
             self.stop()
