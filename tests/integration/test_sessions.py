@@ -229,3 +229,31 @@ def test_status_page_lists_the_store(cluster):
     html = h.get("/kylin-balancer").body
     assert "Sessions" in html and mcs[0].addr in html
     assert "<memcached name=" in h.get("/kylin-balancer?format=xml").body
+
+
+def test_key_rotation_keeps_sessions(cluster):
+    """KylinSessionKey <new> <previous>: sessions sealed under the previous key
+    still authenticate and are re-sealed under the new one on first use."""
+    mcs = cluster.memcached_servers(2)
+    nodes = [cluster.node(f"n{i}", "v4", "all", i == 1, ["--public-mode"]) for i in (1, 2)]
+    old = cluster.write_file("old.key", os.urandom(48))
+    new = cluster.write_file("new.key", os.urandom(48))
+    store = f"KylinSessionStore {mcs[0].addr} {mcs[1].addr}\n" + PROBE
+    members = [n.url for n in nodes]
+
+    def balancer(keys):
+        h = cluster.httpd().start(members=members,
+                                  directives=store + f"KylinSessionKey {keys}\n")
+        h.wait_probed(nodes)
+        return h
+
+    h = balancer(old)
+    _, used, _ = login(h)
+    _, unused, _ = login(h)
+    h.stop()
+    h = balancer(f"{new} {old}")                     # rotation in progress
+    assert h.get("/kylin/api/projects", headers=with_cookie(used)).status == 200
+    h.stop()
+    h = balancer(new)                                # previous key retired
+    assert h.get("/kylin/api/projects", headers=with_cookie(used)).status == 200
+    assert h.get("/kylin/api/projects", headers=with_cookie(unused)).status == 401
