@@ -75,3 +75,20 @@ def cluster(tmp_path):
         h.cleanup(c.tmpdir)
     for name, lines in bad.items():
         assert not lines, f"unexpected lines in {name}'s error log:\n" + "\n".join(lines)
+    reports = sanitizer_reports()
+    assert not reports, "sanitizer/valgrind reports:\n" + "\n".join(reports)
+
+
+def sanitizer_reports():
+    """ASan/UBSan log files and valgrind logs with errors (KYL_CHECK_DIR)."""
+    out = []
+    if not harness.CHECK_DIR or not os.path.isdir(harness.CHECK_DIR):
+        return out
+    for f in sorted(os.listdir(harness.CHECK_DIR)):
+        path = os.path.join(harness.CHECK_DIR, f)
+        text = open(path, errors="replace").read()
+        if f.startswith(("asan", "ubsan")) or (
+                f.startswith("valgrind") and "ERROR SUMMARY: 0 errors" not in text
+                and "ERROR SUMMARY" in text):
+            out.append(f"{f}:\n{text[-4000:]}")
+    return out

@@ -21,12 +21,20 @@ import urllib.parse
 import shutil
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-MODULE = os.path.join(ROOT, "mod_kylin_balancer.so")
+MODULE = os.environ.get("KYL_MODULE", os.path.join(ROOT, "mod_kylin_balancer.so"))
 SIM = os.path.join(ROOT, "tests", "kylin_sim", "kylin_sim.py")
 APACHE = os.environ.get("KYL_APACHE", "/usr/sbin/apache2")
 MODDIR = "/usr/lib/apache2/modules"
 MEMCACHED = "/usr/bin/memcached"
 PYTHON = "/usr/bin/python3"
+
+# Sanitizer and valgrind runs (docs/testing.md): KYL_ASAN_RUNTIME is the
+# libasan to preload into apache2 (the module is built with ASan), and
+# KYL_CHECK_DIR collects their reports; KYL_APACHE_PREFIX (e.g. valgrind ...)
+# runs apache2 -X under a tool.
+ASAN_RUNTIME = os.environ.get("KYL_ASAN_RUNTIME")
+CHECK_DIR = os.environ.get("KYL_CHECK_DIR")
+APACHE_PREFIX = os.environ.get("KYL_APACHE_PREFIX", "").split()
 
 BAD_LOG = re.compile(r"\[(?:[a-z_]+:)?(error|crit|alert|emerg)\]|Segmentation fault"
                      r"|exit signal|AddressSanitizer|runtime error")
@@ -324,11 +332,20 @@ class Httpd:
     def start(self, **kw):
         if kw:
             self.write_config(**kw)
+        env = dict(os.environ)
+        args = [APACHE, "-f", self.conf, "-DFOREGROUND"]
+        if ASAN_RUNTIME:
+            env["LD_PRELOAD"] = ASAN_RUNTIME
+            env["ASAN_OPTIONS"] = (f"detect_leaks=0:log_path={CHECK_DIR}/asan"
+                                   ":handle_segv=1")
+            env["UBSAN_OPTIONS"] = f"print_stacktrace=1:log_path={CHECK_DIR}/ubsan"
+        if APACHE_PREFIX:
+            args = APACHE_PREFIX + [APACHE, "-X", "-f", self.conf]
         # Its own process group: prefork signals the whole group on stop.
-        self.proc = subprocess.Popen([APACHE, "-f", self.conf, "-DFOREGROUND"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        if not wait_port(self.port, 15, self.proc):
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT,
+                                     start_new_session=True, env=env)
+        if not wait_port(self.port, 60 if APACHE_PREFIX else 15, self.proc):
             out = self.proc.stdout.read().decode() if self.proc.poll() is not None else ""
             self.stop()
             raise RuntimeError(f"apache2 did not start:\n{out}\n{self.read_log()}")
