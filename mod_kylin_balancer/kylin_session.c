@@ -59,6 +59,7 @@ struct kyl_sreq {
     const char *route;                  /* route cookie value */
     const char *node;                   /* member the finder chose */
     int client_shared;                  /* client sent Kylin 5's cookie */
+    int own_auth;                       /* client sent Authorization */
 };
 
 static apr_hash_t *stores;              /* store_servers array -> store */
@@ -344,16 +345,22 @@ void kyl_session_fixups(request_rec *r, kyl_req_t *req)
     req->sreq = s;
     rv = take_cookies(r, s, &id);
     auth = apr_table_get(r->headers_in, "Authorization");
+    s->own_auth = auth != NULL;
     if (auth && (req->flags & KYL_REQ_LOGIN) && strncasecmp(auth, "Basic ", 6) == 0) {
         s->kind = KS_LOGIN;
         s->old_id = (rv == APR_SUCCESS && kyl_id_valid(id, strlen(id))) ? id : NULL;
     }
-    else if (auth) {
+    else if (auth && !(req->flags & KYL_REQ_LOGOUT)) {
         s->kind = KS_OWN_AUTH;     /* JDBC, scripts: passed through untouched */
         return;
     }
     else if (rv == APR_SUCCESS && kyl_id_valid(id, strlen(id))) {
+        /* a logout ends our session even when the UI still sends Basic */
         load(r, s, id, req);
+    }
+    if (auth && s->kind != KS_LOGIN && s->kind != KS_LOGOUT) {
+        s->kind = KS_OWN_AUTH;
+        return;
     }
     if (s->kind == KS_LOGOUT) {
         remove_session(r, s, s->id);
@@ -380,7 +387,9 @@ void kyl_session_route(request_rec *r, kyl_req_t *req, proxy_worker *w)
     if (s->sess == NULL || (s->kind != KS_SESSION && s->kind != KS_LOGOUT)) {
         return;
     }
-    apr_table_set(r->headers_in, "Authorization", s->sess->credential);
+    if (!s->own_auth) {
+        apr_table_set(r->headers_in, "Authorization", s->sess->credential);
+    }
     hdr = kyl_cookie_strip(r->pool, apr_table_get(r->headers_in, "Cookie"),
                            KYL_NODE_COOKIE);
     if ((nc = kyl_session_node(s->sess, s->node)) != NULL) {

@@ -257,3 +257,13 @@ def test_key_rotation_keeps_sessions(cluster):
     h = balancer(new)                                # previous key retired
     assert h.get("/kylin/api/projects", headers=with_cookie(used)).status == 200
     assert h.get("/kylin/api/projects", headers=with_cookie(unused)).status == 401
+
+
+def test_logout_with_basic_still_ends_the_session(cluster):
+    """The 2.x-4.x UI may still send its Basic header with the logout."""
+    (h,), nodes, _ = session_cluster(cluster)
+    _, sid, _ = login(h)
+    out = h.get("/kylin/j_spring_security_logout",
+                headers=dict(with_cookie(sid), Authorization=CREDS))
+    assert out.status in (200, 302), out
+    assert h.get("/kylin/api/projects", headers=with_cookie(sid)).status == 401
