@@ -30,7 +30,8 @@ valgrind)
     scripts/deps.sh valgrind
     make -f Makefile.apxs --no-print-directory module >/dev/null
     export KYL_APACHE_PREFIX="valgrind --quiet --error-exitcode=0 --num-callers=30 \
---trace-children=no --log-file=$KYL_CHECK_DIR/valgrind.%p"
+--suppressions=$PWD/tests/valgrind.supp --trace-children=no \
+--log-file=$KYL_CHECK_DIR/valgrind.%p"
     ;;
 *)
     echo "usage: $0 asan|valgrind [pytest args]" >&2
