@@ -329,6 +329,26 @@ static void load(request_rec *r, kyl_sreq_t *s, const char *id,
     s->kind = (req->flags & KYL_REQ_LOGOUT) ? KS_LOGOUT : KS_SESSION;
 }
 
+/* The 2.x-4.x UI keeps its Basic header on every XHR until a reload, and
+ * GETs user/authentication at every page change: such a ping, by the user
+ * whose session the cookie names, confirms that session rather than
+ * creating another (a POST, the login proper, always issues a new id). */
+static int same_login(request_rec *r, kyl_sreq_t *s, const kyl_req_t *req,
+                      const char *auth)
+{
+    apr_size_t n = strlen(auth);
+
+    load(r, s, s->old_id, req);
+    if (s->kind == KS_SESSION && strlen(s->sess->credential) == n
+        && kyl_ct_equal(s->sess->credential, auth, n)) {
+        ap_add_output_filter(KYL_SESSION_FILTER, s, r, r->connection);
+        return 1;
+    }
+    s->kind = KS_LOGIN;
+    s->sess = NULL;
+    return 0;
+}
+
 void kyl_session_fixups(request_rec *r, kyl_req_t *req)
 {
     const kyl_srv_conf_t *conf = kyl_conf(r->server);
@@ -349,6 +369,9 @@ void kyl_session_fixups(request_rec *r, kyl_req_t *req)
     if (auth && (req->flags & KYL_REQ_LOGIN) && strncasecmp(auth, "Basic ", 6) == 0) {
         s->kind = KS_LOGIN;
         s->old_id = (rv == APR_SUCCESS && kyl_id_valid(id, strlen(id))) ? id : NULL;
+        if (r->method_number != M_POST && s->old_id && same_login(r, s, req, auth)) {
+            return;     /* the 2.x-4.x UI's ping with its Basic header */
+        }
     }
     else if (auth && !(req->flags & KYL_REQ_LOGOUT)) {
         s->kind = KS_OWN_AUTH;     /* JDBC, scripts: passed through untouched */

@@ -11,7 +11,8 @@ import pytest
 
 from harness import basic
 
-PROBE = "KylinProbeInterval 300ms\nKylinProbeTimeout 250ms\n"
+# generous timeout: these tests are about sessions, not about slow nodes
+PROBE = "KylinProbeInterval 300ms\nKylinProbeTimeout 2s\n"
 COOKIE = "KYLIN_LB_SESSION"
 PASSWORD = "KYLIN"
 CREDS = basic("ADMIN", PASSWORD)
@@ -267,3 +268,22 @@ def test_logout_with_basic_still_ends_the_session(cluster):
                 headers=dict(with_cookie(sid), Authorization=CREDS))
     assert out.status in (200, 302), out
     assert h.get("/kylin/api/projects", headers=with_cookie(sid)).status == 401
+
+
+def test_ui_ping_with_basic_keeps_the_session(cluster):
+    """2.x-4.x's UI GETs user/authentication with its Basic header at every
+    page change: that confirms the session, it does not mint a new one."""
+    (h,), nodes, mcs = session_cluster(cluster)
+    _, sid, _ = login(h)
+    for _ in range(4):
+        a = h.get("/kylin/api/user/authentication",
+                  headers=dict(with_cookie(sid), Authorization=CREDS))
+        assert a.status == 200, a
+        assert not [c for c in a.header_all("Set-Cookie") if c.startswith(COOKIE)]
+        assert not [c for c in a.header_all("Set-Cookie") if c.startswith("JSESSIONID")]
+    assert h.get("/kylin/api/projects", headers=with_cookie(sid)).status == 200
+    # another user's Basic on the same cookie is a new login (no fixation)
+    a = h.get("/kylin/api/user/authentication",
+              headers=dict(with_cookie(sid), Authorization=basic("ANALYST", "ANALYST")))
+    new = [c for c in a.header_all("Set-Cookie") if c.startswith(COOKIE)]
+    assert new and sid not in new[0], a.header_all("Set-Cookie")
