@@ -10,8 +10,16 @@
  * Every nonce is fresh from RAND_bytes: with 96-bit random nonces a key
  * stays far from the collision bound for any realistic session count.
  *
- * No state is kept between calls; every function is safe on any thread. */
+ * The only state shared between calls is OpenSSL's AES-256-GCM
+ * implementation, fetched once; every function is safe on any thread. */
+
+/* kyl_store_key runs on every request: HMAC()'s one-shot API fetches the
+ * algorithms and builds a context each call (about 21k instructions);
+ * keeping the pad blocks' SHA-256 states, which needs the low-level SHA-256
+ * calls deprecated in OpenSSL 3, costs about 3k. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -19,6 +27,7 @@
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include "kyl_crypto.h"
 
 #define KYL_SEAL_VERSION   0x01
@@ -29,6 +38,42 @@
 #define KYL_STORE_PREFIX_LEN 6
 
 static const char kyl_hkdf_salt[] = "mod_kylin_balancer";
+
+typedef char kyl_sha_state_fits[sizeof(SHA256_CTX) <= sizeof(kyl_sha256_state_t)
+                                ? 1 : -1];
+
+static pthread_once_t gcm_once = PTHREAD_ONCE_INIT;
+static EVP_CIPHER *gcm_cipher;        /* fetched once, never freed */
+
+static void gcm_fetch(void)
+{
+    gcm_cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
+static const EVP_CIPHER *gcm(void)
+{
+    pthread_once(&gcm_once, gcm_fetch);
+    return gcm_cipher ? gcm_cipher : EVP_aes_256_gcm();
+}
+
+/* SHA-256 state after one block of key ^ pad (HMAC, RFC 2104). */
+static void hmac_pad_state(const unsigned char *mac, unsigned char pad,
+                           kyl_sha256_state_t *out)
+{
+    unsigned char block[64];
+    SHA256_CTX c;
+    int i;
+
+    memset(block, pad, sizeof(block));
+    for (i = 0; i < 32; i++) {
+        block[i] ^= mac[i];
+    }
+    SHA256_Init(&c);
+    SHA256_Update(&c, block, sizeof(block));
+    memcpy(out->bytes, &c, sizeof(c));
+    OPENSSL_cleanse(block, sizeof(block));
+    OPENSSL_cleanse(&c, sizeof(c));
+}
 
 /* HKDF-SHA256(salt "mod_kylin_balancer", ikm, info) -> out[outlen]. */
 static apr_status_t hkdf_sha256(const unsigned char *ikm, apr_size_t ikmlen,
@@ -82,8 +127,11 @@ apr_status_t kyl_key_derive(kyl_key_t *key, const unsigned char *secret,
     }
     if (rv != APR_SUCCESS) {
         OPENSSL_cleanse(key, sizeof(*key));
+        return rv;
     }
-    return rv;
+    hmac_pad_state(key->mac, 0x36, &key->hmac_inner);
+    hmac_pad_state(key->mac, 0x5c, &key->hmac_outer);
+    return APR_SUCCESS;
 }
 
 apr_size_t kyl_b64url_encode(char *out, const unsigned char *in, apr_size_t len)
@@ -159,22 +207,25 @@ int kyl_id_valid(const char *s, apr_size_t len)
 
 void kyl_store_key(const kyl_key_t *key, const char *id, char *out)
 {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
+    unsigned char inner[SHA256_DIGEST_LENGTH], mac[SHA256_DIGEST_LENGTH];
+    SHA256_CTX c;
+    int ok;
 
     if (id == NULL) {
         id = "";
     }
-    if (HMAC(EVP_sha256(), key->mac, (int)sizeof(key->mac),
-             (const unsigned char *)id, strlen(id), mac, &maclen) == NULL
-        || maclen != 32) {
+    memcpy(&c, key->hmac_inner.bytes, sizeof(c));
+    ok = SHA256_Update(&c, id, strlen(id)) && SHA256_Final(inner, &c);
+    memcpy(&c, key->hmac_outer.bytes, sizeof(c));
+    ok = ok && SHA256_Update(&c, inner, sizeof(inner)) && SHA256_Final(mac, &c);
+    if (!ok) {
         /* An empty key is refused by the store: no session, never a
          * shared key for every id. */
         out[0] = '\0';
         return;
     }
     memcpy(out, KYL_STORE_PREFIX, KYL_STORE_PREFIX_LEN);
-    kyl_b64url_encode(out + KYL_STORE_PREFIX_LEN, mac, maclen);
+    kyl_b64url_encode(out + KYL_STORE_PREFIX_LEN, mac, sizeof(mac));
     out[KYL_STORE_PREFIX_LEN + KYL_ID_LEN] = '\0';
 }
 
@@ -186,7 +237,7 @@ static int gcm_begin(EVP_CIPHER_CTX *ctx, int enc, const kyl_key_t *key,
 {
     int n;
 
-    return EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) == 1
+    return EVP_CipherInit_ex(ctx, gcm(), NULL, NULL, NULL, enc) == 1
         && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, KYL_NONCE_LEN,
                                NULL) == 1
         && EVP_CipherInit_ex(ctx, NULL, NULL, key->enc, nonce, enc) == 1

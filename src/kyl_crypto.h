@@ -14,10 +14,18 @@
 /* One derived key set.  Derived with HKDF-SHA256 from the secret file's
  * bytes, with distinct info labels for the AEAD key, the memcached key MAC
  * key and the 4-byte key id (so the raw secret is never used directly). */
+typedef union {
+    apr_uint64_t align;
+    unsigned char bytes[128];
+} kyl_sha256_state_t;         /* opaque: a SHA-256 state after one block */
+
 typedef struct {
     unsigned char enc[32];    /* AES-256-GCM key */
     unsigned char mac[32];    /* HMAC-SHA256 key for store keys */
     unsigned char kid[4];     /* key id written in every sealed value */
+    /* HMAC's inner and outer pad blocks, hashed once at derivation so that
+     * a store key costs two SHA-256 blocks and no allocation. */
+    kyl_sha256_state_t hmac_inner, hmac_outer;
 } kyl_key_t;
 
 /* The current key and, during rotation, the previous one (read only). */

@@ -440,6 +440,32 @@ static const struct {
     { "\xfb\xff", 2, "-_8" }, { "\xff\xff\xff", 3, "____" }, { "\x00", 1, "AA" },
 };
 
+/* The precomputed-pad HMAC equals OpenSSL's own HMAC-SHA256, for ids of
+ * every length around the SHA-256 block boundaries. */
+START_TEST(store_key_is_hmac_sha256)
+{
+    kyl_key_t key;
+    unsigned char secret[48], mac[32];
+    unsigned int maclen = 0;
+    char id[200], out[KYL_STORE_KEY_MAX], want[KYL_STORE_KEY_MAX];
+    apr_size_t n;
+
+    memset(secret, 0x5a, sizeof(secret));
+    ck_assert_int_eq(kyl_key_derive(&key, secret, sizeof(secret)), APR_SUCCESS);
+    for (n = 0; n < sizeof(id) - 1; n++) {
+        memset(id, 'a' + (int)(n % 26), n);
+        id[n] = '\0';
+        kyl_store_key(&key, id, out);
+        ck_assert_ptr_nonnull(HMAC(EVP_sha256(), key.mac, sizeof(key.mac),
+                                   (const unsigned char *)id, n, mac, &maclen));
+        memcpy(want, "kylb1:", 6);
+        kyl_b64url_encode(want + 6, mac, maclen);
+        want[6 + KYL_ID_LEN] = '\0';
+        ck_assert_str_eq(out, want);
+    }
+}
+END_TEST
+
 START_TEST(b64url_table)
 {
     char out[16];
@@ -488,6 +514,7 @@ static Suite *crypto_suite(void)
     tcase_add_test(tc, ids_unique_and_valid);
     tcase_add_loop_test(tc, id_valid_table, 0, KYL_ARRAY_LEN(id_cases));
     tcase_add_test(tc, store_key_properties);
+    tcase_add_test(tc, store_key_is_hmac_sha256);
     tcase_add_loop_test(tc, b64url_table, 0, KYL_ARRAY_LEN(b64_cases));
     tcase_add_test(tc, ct_equal);
     suite_add_tcase(s, tc);
