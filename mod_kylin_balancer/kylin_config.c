@@ -17,6 +17,7 @@
 #define KYL_MAX_REPLICAS    16
 #define KYL_MIN_INTERVAL    apr_time_from_msec(100)
 #define KYL_MIN_TIMEOUT     apr_time_from_msec(10)
+#define KYL_MAX_CACHE_TTL   apr_time_from_sec(60)
 
 void *kyl_create_srv_conf(apr_pool_t *p, server_rec *s)
 {
@@ -27,6 +28,7 @@ void *kyl_create_srv_conf(apr_pool_t *p, server_rec *s)
     c->replicas = KYL_UNSET;
     c->idle_timeout = KYL_UNSET;
     c->max_lifetime = KYL_UNSET;
+    c->cache_ttl = KYL_UNSET;
     c->allow_internal = KYL_UNSET;
     return c;
 }
@@ -55,6 +57,7 @@ void *kyl_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(cookie_name);
     MERGE_NUM(idle_timeout);
     MERGE_NUM(max_lifetime);
+    MERGE_NUM(cache_ttl);
     MERGE_NUM(allow_internal);
     return c;
 }
@@ -87,6 +90,11 @@ int kyl_conf_replicas(const kyl_srv_conf_t *c)
 const char *kyl_conf_cookie(const kyl_srv_conf_t *c)
 {
     return c->cookie_name ? c->cookie_name : KYL_DEF_COOKIE;
+}
+
+apr_interval_time_t kyl_conf_cache_ttl(const kyl_srv_conf_t *c)
+{
+    return c->cache_ttl != KYL_UNSET ? c->cache_ttl : 0;
 }
 
 int kyl_conf_allow_internal(const kyl_srv_conf_t *c)
@@ -400,6 +408,19 @@ static const char *set_session_timeout(cmd_parms *cmd, void *d,
     return NULL;
 }
 
+static const char *set_cache_ttl(cmd_parms *cmd, void *d, const char *arg)
+{
+    kyl_srv_conf_t *c = kyl_conf(cmd->server);
+    const char *err = duration_arg(cmd, arg, 0, &c->cache_ttl);
+
+    if (err == NULL && c->cache_ttl > KYL_MAX_CACHE_TTL) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is too long: a logout may take "
+                            "this long to reach other processes; use at most 60s "
+                            "(0 turns the cache off)", cmd->cmd->name, arg);
+    }
+    return err;
+}
+
 static const char *set_allow_internal(cmd_parms *cmd, void *d, int on)
 {
     kyl_conf(cmd->server)->allow_internal = on ? 1 : 0;
@@ -425,6 +446,9 @@ const command_rec kyl_cmds[] = {
                   "Name of the balancer's session cookie"),
     AP_INIT_TAKE12(KYL_DIR_SESSION_TIMEOUT, set_session_timeout, NULL, RSRC_CONF,
                    "Idle and absolute session lifetime (default 30m 8h)"),
+    AP_INIT_TAKE1(KYL_DIR_SESSION_CACHE, set_cache_ttl, NULL, RSRC_CONF,
+                  "How long a process may reuse a session it read (default 0: "
+                  "never)"),
     AP_INIT_FLAG(KYL_DIR_ALLOW_INTERNAL, set_allow_internal, NULL, RSRC_CONF,
                  "Let clients reach Kylin's node-to-node endpoints (default Off)"),
     { NULL }

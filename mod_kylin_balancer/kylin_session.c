@@ -28,6 +28,7 @@
 #include "kyl_cookie.h"
 #include "kyl_session.h"
 #include "kyl_store.h"
+#include "kyl_lcache.h"
 
 #define KYL_SESSION_FILTER  "KYLIN_SESSION"
 #define KYL_NODE_COOKIE     "JSESSIONID"
@@ -63,6 +64,9 @@ struct kyl_sreq {
 };
 
 static apr_hash_t *stores;              /* store_servers array -> store */
+static kyl_lcache_t *vcache;            /* KylinSessionCacheTTL, or NULL */
+
+#define KYL_VCACHE_SLOTS    4096
 static volatile apr_uint32_t last_warn; /* s, rate limit of store warnings */
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -141,6 +145,7 @@ static int open_record(request_rec *r, kyl_sreq_t *s, const char *key,
     unsigned char *plain;
     apr_size_t plen;
     int used_prev = 0;
+    apr_interval_time_t ttl = kyl_conf_cache_ttl(s->conf);
 
     if (kyl_open(r->pool, s->conf->keyring, key, strlen(key), val, len,
                  &plain, &plen, &used_prev) != APR_SUCCESS
@@ -152,7 +157,24 @@ static int open_record(request_rec *r, kyl_sreq_t *s, const char *key,
         return 0;
     }
     s->rewrite = used_prev;
+    if (ttl > 0 && !used_prev) {
+        kyl_lcache_put(vcache, key, plain, plen, s->cas, r->request_time + ttl);
+    }
     return 1;
+}
+
+/* KylinSessionCacheTTL: a record this process read a moment ago. */
+static int cached(request_rec *r, kyl_sreq_t *s)
+{
+    unsigned char *plain;
+    apr_size_t plen;
+
+    if (kyl_conf_cache_ttl(s->conf) <= 0
+        || !kyl_lcache_get(vcache, r->pool, s->skey, r->request_time, &plain,
+                           &plen, &s->cas)) {
+        return 0;
+    }
+    return kyl_session_decode(r->pool, plain, plen, &s->sess) == APR_SUCCESS;
 }
 
 /* Fetches the record under the current key, then (during a key rotation)
@@ -167,6 +189,9 @@ static int fetch(request_rec *r, kyl_sreq_t *s)
     char key[KYL_STORE_KEY_MAX];
 
     kyl_store_key(&ring->cur, s->id, s->skey);
+    if (cached(r, s)) {
+        return 1;
+    }
     rv = kyl_store_get(s->store, r->pool, s->skey, &val, &len, &s->cas,
                        &repair);
     if (rv == APR_NOTFOUND && ring->has_prev) {
@@ -213,6 +238,7 @@ static apr_status_t put(request_rec *r, kyl_sreq_t *s, apr_int64_t now)
         rv = kyl_store_set(s->store, s->skey, sealed, slen,
                            ttl_of(s->conf, s->sess, now), s->cas);
     }
+    kyl_lcache_del(vcache, s->skey);    /* the next read gets the new CAS */
     return rv;
 }
 
@@ -264,6 +290,7 @@ static void remove_session(request_rec *r, kyl_sreq_t *s, const char *id)
     apr_status_t rv;
 
     kyl_store_key(&ring->cur, id, key);
+    kyl_lcache_del(vcache, key);
     rv = kyl_store_delete(s->store, key);
     if (ring->has_prev) {
         kyl_store_key(&ring->prev, id, key);
@@ -657,6 +684,10 @@ static void session_child_init(apr_pool_t *p, server_rec *main_s)
         kyl_store_t *st;
         apr_status_t rv;
 
+        if (c->store_servers && kyl_conf_cache_ttl(c) > 0 && vcache == NULL
+            && kyl_lcache_create(&vcache, p, KYL_VCACHE_SLOTS) != APR_SUCCESS) {
+            vcache = NULL;      /* no cache: every request reads memcached */
+        }
         if (c->store_servers == NULL || store_for(c)) {
             continue;
         }

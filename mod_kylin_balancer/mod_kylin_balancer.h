@@ -41,6 +41,7 @@ APLOG_USE_MODULE(kylin_balancer);
 #define KYL_DIR_SESSION_COOKIE  "KylinSessionCookie"
 #define KYL_DIR_SESSION_TIMEOUT "KylinSessionTimeout"
 #define KYL_DIR_ALLOW_INTERNAL  "KylinAllowInternal"
+#define KYL_DIR_SESSION_CACHE   "KylinSessionCacheTTL"
 
 #define KYL_UNSET (-1)
 
@@ -66,6 +67,7 @@ typedef struct {
     const char *cookie_name;
     apr_interval_time_t idle_timeout;     /* KYL_UNSET */
     apr_interval_time_t max_lifetime;
+    apr_interval_time_t cache_ttl;        /* KYL_UNSET: 0, no cache */
     int allow_internal;                   /* KYL_UNSET */
 } kyl_srv_conf_t;
 
@@ -82,6 +84,7 @@ apr_interval_time_t kyl_conf_interval(const kyl_srv_conf_t *c);
 apr_interval_time_t kyl_conf_timeout(const kyl_srv_conf_t *c);
 int kyl_conf_replicas(const kyl_srv_conf_t *c);
 const char *kyl_conf_cookie(const kyl_srv_conf_t *c);
+apr_interval_time_t kyl_conf_cache_ttl(const kyl_srv_conf_t *c);
 int kyl_conf_allow_internal(const kyl_srv_conf_t *c);
 kyl_mode_e kyl_conf_member_mode(const kyl_srv_conf_t *c, const char *worker_name);
 

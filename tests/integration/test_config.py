@@ -33,6 +33,7 @@ KylinSessionReplicas 1
 KylinSessionKey {key} {prev}
 KylinSessionCookie MY_SESSION
 KylinSessionTimeout 10m 2h
+KylinSessionCacheTTL 2s
 KylinAllowInternal Off
 """)
     assert rc == 0, out
@@ -68,6 +69,8 @@ BAD_VALUES = [
     ("KylinSessionTimeout", "KylinSessionTimeout soon", "'soon'"),
     ("KylinSessionTimeout", "KylinSessionTimeout 2h 1h", "shorter than the idle"),
     ("KylinAllowInternal", "KylinAllowInternal maybe", "KylinAllowInternal"),
+    ("KylinSessionCacheTTL", "KylinSessionCacheTTL 61s", "'61s'"),
+    ("KylinSessionCacheTTL", "KylinSessionCacheTTL soon", "'soon'"),
 ]
 
 

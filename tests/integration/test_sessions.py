@@ -287,3 +287,24 @@ def test_ui_ping_with_basic_keeps_the_session(cluster):
               headers=dict(with_cookie(sid), Authorization=basic("ANALYST", "ANALYST")))
     new = [c for c in a.header_all("Set-Cookie") if c.startswith(COOKIE)]
     assert new and sid not in new[0], a.header_all("Set-Cookie")
+
+
+def test_session_cache_spares_memcached_and_logout_still_wins(cluster):
+    """KylinSessionCacheTTL: a process reuses a session it read within the
+    TTL (fewer memcached gets); a logout reaches every process within it."""
+    (h,), nodes, mcs = session_cluster(cluster, extra="KylinSessionCacheTTL 2s\n")
+    _, sid, _ = login(h)
+
+    def gets():
+        return sum(m.stats()["cmd_get"] for m in mcs)
+    before = gets()
+    n = 60
+    for _ in range(n):
+        assert h.get("/kylin/api/projects", headers=with_cookie(sid)).status == 200
+    per_request = (gets() - before) / n
+    print(f"memcached gets per request with a 2s session cache: {per_request:.2f}")
+    assert per_request < 0.5, per_request
+    h.get("/kylin/j_spring_security_logout", headers=with_cookie(sid))
+    time.sleep(2.2)
+    for _ in range(10):
+        assert h.get("/kylin/api/projects", headers=with_cookie(sid)).status == 401
