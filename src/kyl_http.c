@@ -22,6 +22,7 @@ static const char *fail(apr_pool_t *p, const char *what, apr_status_t rv)
     return apr_psprintf(p, "%s: %s", what, apr_strerror(rv, buf, sizeof(buf)));
 }
 
+/* Connects to the first address of t that accepts before the deadline. */
 static apr_status_t connect_to(apr_socket_t **sock, apr_pool_t *p,
                                const kyl_http_target_t *t, apr_time_t deadline,
                                const char **err)
@@ -34,18 +35,25 @@ static apr_status_t connect_to(apr_socket_t **sock, apr_pool_t *p,
         *err = fail(p, "resolve", rv);
         return rv;
     }
-    rv = apr_socket_create(sock, sa->family, SOCK_STREAM, APR_PROTO_TCP, p);
-    if (rv != APR_SUCCESS) {
-        *err = fail(p, "socket", rv);
-        return rv;
-    }
-    apr_socket_opt_set(*sock, APR_TCP_NODELAY, 1);
-    apr_socket_timeout_set(*sock, remaining(deadline));
-    rv = apr_socket_connect(*sock, sa);
-    if (rv != APR_SUCCESS) {
-        *err = fail(p, "connect", rv);
+    for (; sa != NULL; sa = sa->next) {
+        apr_interval_time_t left = remaining(deadline);
+
+        if (left == 0) {        /* a zero timeout would mean non-blocking */
+            rv = APR_TIMEUP;
+            break;
+        }
+        rv = apr_socket_create(sock, sa->family, SOCK_STREAM, APR_PROTO_TCP, p);
+        if (rv != APR_SUCCESS) {
+            continue;           /* e.g. IPv6 disabled: try the next address */
+        }
+        apr_socket_opt_set(*sock, APR_TCP_NODELAY, 1);
+        apr_socket_timeout_set(*sock, left);
+        if ((rv = apr_socket_connect(*sock, sa)) == APR_SUCCESS) {
+            return rv;
+        }
         apr_socket_close(*sock);
     }
+    *err = fail(p, "connect", rv);
     return rv;
 }
 
@@ -67,7 +75,8 @@ static apr_status_t send_all(apr_socket_t *sock, const char *buf,
     return APR_SUCCESS;
 }
 
-/* Reads until the peer closes (we asked for Connection: close). */
+/* Reads until the peer closes (we asked for Connection: close); an answer
+ * of more than KYL_HTTP_MAX_ANSWER bytes is APR_ENOSPC. */
 static apr_status_t recv_all(apr_socket_t *sock, apr_pool_t *p,
                              apr_time_t deadline, char **out, apr_size_t *len)
 {
@@ -85,13 +94,15 @@ static apr_status_t recv_all(apr_socket_t *sock, apr_pool_t *p,
         if (used == cap) {
             char *bigger;
 
-            if (cap >= KYL_HTTP_MAX_ANSWER) {
+            if (cap > KYL_HTTP_MAX_ANSWER) {
                 return APR_ENOSPC;
             }
-            bigger = apr_palloc(p, cap * 2 + 1);
+            /* one byte more than the limit tells "too large" from "full" */
+            cap = cap * 2 > KYL_HTTP_MAX_ANSWER ? KYL_HTTP_MAX_ANSWER + 1
+                                                : cap * 2;
+            bigger = apr_palloc(p, cap + 1);
             memcpy(bigger, buf, used);
             buf = bigger;
-            cap *= 2;
         }
         n = cap - used;
         apr_socket_timeout_set(sock, left);
@@ -164,7 +175,8 @@ static apr_status_t parse_status(const char *s, const char *e, int *status)
 {
     int code = 0, i;
 
-    if (e - s < 12 || strncmp(s, "HTTP/1.", 7) != 0 || s[8] != ' ') {
+    if (e - s < 12 || strncmp(s, "HTTP/1.", 7) != 0 || !apr_isdigit(s[7])
+        || s[8] != ' ') {
         return APR_EINVAL;
     }
     for (i = 9; i < 12; i++) {
@@ -180,6 +192,20 @@ static apr_status_t parse_status(const char *s, const char *e, int *status)
     return APR_SUCCESS;
 }
 
+/* A field name: visible ASCII, no separator that a parser could confuse
+ * ("Content-Length : 5" must not slip past the Content-Length check). */
+static int field_name_ok(const char *s, const char *e)
+{
+    for (; s < e; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c <= 0x20 || c >= 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static apr_status_t parse_headers(apr_pool_t *p, const char **pos,
                                   const char *end, apr_table_t *h)
 {
@@ -193,10 +219,13 @@ static apr_status_t parse_headers(apr_pool_t *p, const char **pos,
             return APR_SUCCESS;
         }
         colon = memchr(s, ':', (apr_size_t)(e - s));
-        if (colon == NULL || colon == s) {
+        if (colon == NULL || colon == s || !field_name_ok(s, colon)) {
             return APR_EINVAL;
         }
         for (v = colon + 1; v < e && (*v == ' ' || *v == '\t'); v++) {
+        }
+        while (e > v && (e[-1] == ' ' || e[-1] == '\t')) {
+            e--;
         }
         apr_table_addn(h, apr_pstrmemdup(p, s, (apr_size_t)(colon - s)),
                        apr_pstrmemdup(p, v, (apr_size_t)(e - v)));
@@ -205,43 +234,56 @@ static apr_status_t parse_headers(apr_pool_t *p, const char **pos,
     return APR_EINVAL;
 }
 
-/* Decodes a chunked body in place into a new buffer. */
+/* The size of the chunk-size line s..e ("1a", "1a;ext=v", "1a ; ext"). */
+static apr_status_t chunk_size(const char *s, const char *e, apr_size_t *size)
+{
+    const char *d;
+    apr_size_t n = 0;
+
+    for (d = s; d < e && apr_isxdigit(*d); d++) {
+        if (n > KYL_HTTP_MAX_ANSWER) {
+            return APR_EINVAL;
+        }
+        n = n * 16 + (apr_size_t)(apr_isdigit(*d) ? *d - '0'
+                                  : apr_tolower(*d) - 'a' + 10);
+    }
+    while (d < e && (*d == ' ' || *d == '\t')) {
+        d++;
+    }
+    if (d == s || (d < e && *d != ';')) {
+        return APR_EINVAL;
+    }
+    *size = n;
+    return APR_SUCCESS;
+}
+
+/* Decodes a chunked body into a new buffer; trailers are ignored. */
 static apr_status_t dechunk(apr_pool_t *p, const char *s, const char *end,
                             char **out, apr_size_t *outlen)
 {
     char *buf = apr_palloc(p, (apr_size_t)(end - s) + 1);
-    apr_size_t used = 0;
+    apr_size_t used = 0, size;
 
     for (;;) {
         const char *next, *e = line_end(s, end, &next);
-        apr_uint64_t size = 0;
-        const char *d;
 
-        if (e == NULL) {
-            return APR_EINVAL;
-        }
-        for (d = s; d < e && apr_isxdigit(*d); d++) {
-            if (size > KYL_HTTP_MAX_ANSWER) {
-                return APR_EINVAL;
-            }
-            size = size * 16 + (apr_size_t)(apr_isdigit(*d) ? *d - '0'
-                                             : (apr_tolower(*d) - 'a' + 10));
-        }
-        if (d == s || size > (apr_uint64_t)(end - next)) {
+        if (e == NULL || chunk_size(s, e, &size) != APR_SUCCESS
+            || size > (apr_size_t)(end - next)) {
             return APR_EINVAL;
         }
         if (size == 0) {
             break;
         }
-        memcpy(buf + used, next, (apr_size_t)size);
-        used += (apr_size_t)size;
+        memcpy(buf + used, next, size);
+        used += size;
         s = next + size;
         if (s < end && *s == '\r') {
             s++;
         }
-        if (s < end && *s == '\n') {
-            s++;
+        if (s == end || *s != '\n') {
+            return APR_EINVAL;          /* chunk data must end with CRLF */
         }
+        s++;
     }
     buf[used] = '\0';
     *out = buf;
@@ -249,15 +291,46 @@ static apr_status_t dechunk(apr_pool_t *p, const char *s, const char *end,
     return APR_SUCCESS;
 }
 
+/* 1 when the last transfer coding of te is "chunked". */
+static int is_chunked(const char *te)
+{
+    const char *last = strrchr(te, ',');
+
+    last = last ? last + 1 : te;
+    while (*last == ' ' || *last == '\t') {
+        last++;
+    }
+    return strcasecmp(last, "chunked") == 0;
+}
+
+/* Content-Length: digits only.  Several headers are refused too, even
+ * equal ones: apr_table_getm joins them with ", ". */
+static apr_status_t content_length(const char *cl, apr_size_t *n)
+{
+    apr_size_t v = 0;
+
+    if (*cl == '\0') {
+        return APR_EINVAL;
+    }
+    for (; *cl; cl++) {
+        if (!apr_isdigit(*cl) || v > (APR_SIZE_MAX - 9) / 10) {
+            return APR_EINVAL;
+        }
+        v = v * 10 + (apr_size_t)(*cl - '0');
+    }
+    *n = v;
+    return APR_SUCCESS;
+}
+
 static apr_status_t take_body(apr_pool_t *p, const char *s, const char *end,
                               kyl_http_answer_t *ans, const char **err)
 {
-    const char *te = apr_table_get(ans->headers, "Transfer-Encoding");
-    const char *cl = apr_table_get(ans->headers, "Content-Length");
+    const char *te = apr_table_getm(p, ans->headers, "Transfer-Encoding");
+    const char *cl = apr_table_getm(p, ans->headers, "Content-Length");
     char *body;
-    apr_size_t len = (apr_size_t)(end - s);
+    apr_size_t len = (apr_size_t)(end - s), n;
 
-    if (te && strcasestr(te, "chunked")) {
+    if (te && is_chunked(te)) {
         if (dechunk(p, s, end, &body, &len) != APR_SUCCESS) {
             *err = "malformed chunked body";
             return APR_EINVAL;
@@ -266,15 +339,16 @@ static apr_status_t take_body(apr_pool_t *p, const char *s, const char *end,
         ans->len = len;
         return APR_SUCCESS;
     }
-    if (cl) {
-        char *stop;
-        apr_int64_t n = apr_strtoi64(cl, &stop, 10);
-
-        if (n < 0 || *stop != '\0' || (apr_uint64_t)n > len) {
+    if (cl && !te) {            /* another coding: the body runs to close */
+        if (content_length(cl, &n) != APR_SUCCESS) {
+            *err = "malformed Content-Length";
+            return APR_EINVAL;
+        }
+        if (n > len) {
             *err = "truncated body";
             return APR_EINVAL;
         }
-        len = (apr_size_t)n;
+        len = n;
     }
     ans->body = apr_pstrmemdup(p, s, len);
     ans->len = len;
@@ -285,19 +359,31 @@ apr_status_t kyl_http_parse_answer(apr_pool_t *p, const char *buf,
                                    apr_size_t len, kyl_http_answer_t *ans,
                                    const char **err)
 {
-    const char *end = buf + len, *next, *e;
+    const char *end, *next, *e;
+    apr_status_t rv;
 
     memset(ans, 0, sizeof(*ans));
+    if (buf == NULL || len == 0) {
+        *err = "empty answer";
+        return APR_EINVAL;
+    }
+    end = buf + len;
     e = line_end(buf, end, &next);
     if (e == NULL || parse_status(buf, e, &ans->status) != APR_SUCCESS) {
-        *err = len ? "malformed status line" : "empty answer";
+        *err = "malformed status line";
         ans->status = 0;
         return APR_EINVAL;
     }
     ans->headers = apr_table_make(p, 8);
     if (parse_headers(p, &next, end, ans->headers) != APR_SUCCESS) {
         *err = "malformed headers";
-        return APR_EINVAL;
+        rv = APR_EINVAL;
     }
-    return take_body(p, next, end, ans, err);
+    else {
+        rv = take_body(p, next, end, ans, err);
+    }
+    if (rv != APR_SUCCESS) {
+        memset(ans, 0, sizeof(*ans));       /* status 0: no answer */
+    }
+    return rv;
 }

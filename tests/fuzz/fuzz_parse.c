@@ -37,12 +37,16 @@ static void run_scalars(const char *b, size_t n)
     int up, val;
     kyl_gen_e gen;
     const char *err = NULL;
+    apr_status_t rv;
 
-    check_err(kyl_parse_health(b, n, &up, &err), err);
+    rv = kyl_parse_health(b, n, &up, &err);
+    check_err(rv, err);
     err = NULL;
-    check_err(kyl_parse_version(b, n, ver, sizeof(ver), &gen, &err), err);
+    rv = kyl_parse_version(b, n, ver, sizeof(ver), &gen, &err);
+    check_err(rv, err);
     err = NULL;
-    check_err(kyl_parse_bool(b, n, &val, &err), err);
+    rv = kyl_parse_bool(b, n, &val, &err);
+    check_err(rv, err);
     (void)kyl_parse_is_not_curator(b, n);
     (void)kyl_parse_is_job_mode_refusal(400, b, n);
     (void)kyl_parse_is_job_mode_refusal(500, b, n);
@@ -59,10 +63,12 @@ typedef struct {
 static void run_pooled(const char *b, size_t n, results_t *r)
 {
     const char *err = NULL;
+    apr_status_t rv;
     int mm;
 
     memset(r, 0, sizeof(*r));
-    check_err(kyl_parse_config(pool, b, n, &r->props, &err), err);
+    rv = kyl_parse_config(pool, b, n, &r->props, &err);
+    check_err(rv, err);
     err = NULL;
     if (kyl_parse_servers(pool, b, n, &r->servers, &mm, &err) != APR_SUCCESS) {
         check_err(APR_EINVAL, err);

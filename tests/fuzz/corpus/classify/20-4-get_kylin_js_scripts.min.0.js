@@ -1,0 +1,2 @@
+GET
+/kylin/js/scripts.min.0.js
