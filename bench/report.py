@@ -18,6 +18,7 @@ LABELS = {
     "A": "A httpd byrequests (floor)",
     "B": "B httpd kylin, routing",
     "C": "C httpd kylin + sessions",
+    "C2": "C2 httpd kylin + sessions, KylinSessionCacheTTL 2s",
     "D": "D nginx round robin",
     "E": "E HAProxy roundrobin",
     "A30": "A30 httpd byrequests, 30 members",

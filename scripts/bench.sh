@@ -25,7 +25,7 @@ SCALE_CONNS=${BENCH_SCALE_CONNS:-1 4 16 64}
 MEMBERS_ROUNDS=${BENCH_MEMBERS_ROUNDS:-2}
 CG_WARMUP=${BENCH_CG_WARMUP:-200}
 CG_REQUESTS=${BENCH_CG_REQUESTS:-2000}
-CG_SCENARIOS=${BENCH_CG_SCENARIOS:-A B C A30 B30}
+CG_SCENARIOS=${BENCH_CG_SCENARIOS:-A B C C2 A30 B30}
 PROBE_WINDOW=${BENCH_PROBE_WINDOW:-60}      # s, at least
 PROBE_SERVERS=${BENCH_PROBE_SERVERS:-1 8}   # StartServers of the two probe httpds
 PORT_BASE=${BENCH_PORT_BASE:-28000}
@@ -361,6 +361,8 @@ callgrind_one() {  # callgrind_one SCENARIO
         A|A30) lb=byrequests ;;
         B|B30) dirs=$(kylin_dirs routing) ;;
         C) dirs=$(kylin_dirs sessions); cookie=$SESSION_COOKIE ;;
+        C2) dirs="$(kylin_dirs sessions)\\nKylinSessionCacheTTL 2s"
+            cookie=$SESSION_COOKIE ;;
     esac
     if [ "${sc:1}" = 30 ]; then first=$P_M30; count=30; fi
     httpd_conf "cg$sc" $P_CG $lb "$dirs" "$first" "$count" 1 ""
