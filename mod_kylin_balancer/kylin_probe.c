@@ -9,6 +9,8 @@
 #include "apr_strings.h"
 #include "apr_uri.h"
 #include "apr_atomic.h"
+#include "apr_hash.h"
+#include "apr_thread_cond.h"
 #include <unistd.h>
 #include "apr_thread_pool.h"
 #include "mod_watchdog.h"
@@ -19,6 +21,8 @@
 #define KYL_PROBE_THREADS   16
 #define KYL_CRED_BACKOFF    apr_time_from_sec(60)
 #define KYL_CRED_MAX        apr_time_from_sec(3600)
+#define KYL_CRED_GIVE_UP    2   /* refusals in a row: stop until a restart */
+#define KYL_FOREVER         APR_INT64_MAX
 
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
@@ -27,7 +31,26 @@ typedef struct {
     server_rec *s;
     apr_pool_t *p;
     apr_thread_pool_t *tp;
+    apr_hash_t *gates;            /* "Basic ..." -> kyl_cred_gate_t */
 } kyl_prober_t;
+
+/* The credentials of KylinProbeCredentials, shared by every member probed
+ * with them: at most one probe request carries them at a time, and after a
+ * refusal none does for a while, so a wrong password costs one failed login
+ * per retry, not one per member (Kylin 5 locks a user cluster-wide at the
+ * third failure in a row). */
+typedef struct {
+    const char *auth;
+    const char *file;
+    apr_thread_mutex_t *lock;
+    apr_thread_cond_t *turn;
+    int busy;                     /* a request carries them right now */
+    int refusals;                 /* in a row */
+    apr_time_t blocked_until;     /* refused: not before (KYL_FOREVER) */
+    int mark_pending;             /* members' slots to update (tick) */
+    apr_time_t mark_until;
+    apr_interval_time_t mark_backoff;
+} kyl_cred_gate_t;
 
 typedef struct {
     kyl_prober_t *prober;
@@ -36,6 +59,8 @@ typedef struct {
     proxy_worker *worker;
     kyl_slot_t *slot;
     const char *balancer;
+    kyl_cred_gate_t *gate;        /* NULL without credentials */
+    kyl_cred_guard_t guard;
 } kyl_task_t;
 
 /* In flight = probed by this process right now.  Marked with our pid in
@@ -62,7 +87,7 @@ static const char *worker_path(apr_pool_t *p, const proxy_worker *w)
 }
 
 static void fill_target(kyl_probe_target_t *t, const kyl_task_t *task,
-                        apr_pool_t *p, apr_time_t now)
+                        apr_pool_t *p)
 {
     const proxy_worker_shared *ws = task->worker->s;
     kyl_route_view_t old;
@@ -75,8 +100,10 @@ static void fill_target(kyl_probe_target_t *t, const kyl_task_t *task,
     t->http.host_header = apr_psprintf(p, "%s:%u", t->http.host,
                                        (unsigned)ws->port);
     t->base = kyl_probe_base(p, worker_path(p, task->worker));
-    t->auth = task->slot->cred_blocked_until > now ? NULL
-                                                   : task->conf->probe_auth;
+    if (task->gate) {
+        t->auth = task->gate->auth;
+        t->guard = &task->guard;
+    }
     t->static_mode = kyl_conf_member_mode(task->conf,
                                           kyl_worker_name(task->worker));
     t->known_gen = old.probed ? old.gen : KYL_GEN_UNKNOWN;
@@ -113,42 +140,175 @@ static void log_transitions(const kyl_task_t *task, const kyl_route_view_t *o,
     }
 }
 
-/* Credentials refused (401/403): probe without them, retry after 1 min,
- * then 2, 4, ... up to an hour, so a wrong password cannot lock the
- * service account (Kylin 5 locks users after failed logins). */
-static void track_credentials(const kyl_task_t *task, kyl_slot_t *slot,
-                              const kyl_probe_result_t *res, int sent_auth,
-                              apr_time_t now)
-{
-    int was_blocked = slot->cred_blocked_until != 0;
+/* ---- the credentials gate ----------------------------------------------- */
 
-    if (res->auth_rejected) {
-        slot->cred_backoff = was_blocked
-            ? (slot->cred_backoff * 2 > KYL_CRED_MAX ? KYL_CRED_MAX
-                                                     : slot->cred_backoff * 2)
-            : KYL_CRED_BACKOFF;
-        slot->cred_blocked_until = now + slot->cred_backoff;
-        if (!was_blocked) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, task->s, KYL_LOG_PREFIX
-                         "%s refused the credentials of %s: probing it without "
-                         "them, retrying them after %d s at the earliest",
-                         kyl_worker_name(task->worker), KYL_DIR_PROBE_CREDS,
-                         (int)apr_time_sec(slot->cred_backoff));
+/* Marks every member probed with these credentials as refused until
+ * `until` in shared memory: the status page shows it, and the prober of the
+ * next generation (graceful restart) keeps to it.  Watchdog thread only
+ * (it walks the balancers that it also syncs). */
+static void mark_members(kyl_prober_t *pr, const kyl_cred_gate_t *g,
+                         apr_time_t until, apr_interval_time_t backoff)
+{
+    server_rec *s;
+    int i, j;
+
+    for (s = pr->s; s; s = s->next) {
+        proxy_server_conf *pc = kyl_proxy_conf(s);
+        const char *auth = kyl_conf(s)->probe_auth;
+
+        for (i = 0; pc && auth && strcmp(auth, g->auth) == 0
+                    && i < pc->balancers->nelts; i++) {
+            proxy_balancer *b = &APR_ARRAY_IDX(pc->balancers, i, proxy_balancer);
+
+            for (j = 0; kyl_balancer_is_kylin(b) && j < b->workers->nelts; j++) {
+                kyl_slot_t *slot = kyl_slot_for(b, APR_ARRAY_IDX(b->workers, j,
+                                                                 proxy_worker *));
+                if (slot) {
+                    kyl_slot_write_begin(slot);
+                    slot->cred_blocked_until = until;
+                    slot->cred_backoff = backoff;
+                    kyl_slot_write_end(slot);
+                }
+            }
         }
     }
-    else if (was_blocked && sent_auth) {
-        slot->cred_blocked_until = 0;
-        slot->cred_backoff = 0;
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, task->s, KYL_LOG_PREFIX
-                     "%s accepts the credentials of %s again",
-                     kyl_worker_name(task->worker), KYL_DIR_PROBE_CREDS);
+}
+
+/* Asks the watchdog thread to mark the members (next tick). */
+static void gate_mark(kyl_cred_gate_t *g, apr_time_t until,
+                      apr_interval_time_t backoff)
+{
+    g->mark_pending = 1;
+    g->mark_until = until;
+    g->mark_backoff = backoff;
+}
+
+static void flush_marks(kyl_prober_t *pr)
+{
+    apr_hash_index_t *hi;
+
+    for (hi = apr_hash_first(NULL, pr->gates); hi; hi = apr_hash_next(hi)) {
+        kyl_cred_gate_t *g = apr_hash_this_val(hi);
+        apr_time_t until;
+        apr_interval_time_t backoff;
+        int pending;
+
+        apr_thread_mutex_lock(g->lock);
+        pending = g->mark_pending;
+        until = g->mark_until;
+        backoff = g->mark_backoff;
+        g->mark_pending = 0;
+        apr_thread_mutex_unlock(g->lock);
+        if (pending) {
+            mark_members(pr, g, until, backoff);
+        }
     }
+}
+
+static void gate_refused(kyl_task_t *task, kyl_cred_gate_t *g, apr_time_t now)
+{
+    const char *name = kyl_worker_name(task->worker);
+
+    if (++g->refusals >= KYL_CRED_GIVE_UP) {
+        g->blocked_until = KYL_FOREVER;
+        gate_mark(g, now + KYL_CRED_MAX, KYL_CRED_MAX);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, task->s, KYL_LOG_PREFIX
+                     "%s refused the credentials in %s (%s) again: the "
+                     "prober no longer sends them, until httpd is restarted "
+                     "(at least %d s from now)", name, g->file,
+                     KYL_DIR_PROBE_CREDS, (int)apr_time_sec(KYL_CRED_MAX));
+        return;
+    }
+    g->blocked_until = now + KYL_CRED_BACKOFF;
+    gate_mark(g, g->blocked_until, KYL_CRED_BACKOFF);
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, task->s, KYL_LOG_PREFIX
+                 "%s refused the credentials in %s (%s): probing every member "
+                 "without them; they will be tried once more in %d s",
+                 name, g->file, KYL_DIR_PROBE_CREDS,
+                 (int)apr_time_sec(KYL_CRED_BACKOFF));
+}
+
+/* kyl_cred_guard_t.begin: waits for our turn, until the probe's deadline. */
+static int gate_begin(void *baton, apr_time_t deadline)
+{
+    kyl_task_t *task = baton;
+    kyl_cred_gate_t *g = task->gate;
+    int granted = 0;
+
+    apr_thread_mutex_lock(g->lock);
+    for (;;) {
+        apr_time_t now = apr_time_now();
+
+        if (g->blocked_until > now || now >= deadline) {
+            break;
+        }
+        if (!g->busy) {
+            g->busy = granted = 1;
+            break;
+        }
+        apr_thread_cond_timedwait(g->turn, g->lock, deadline - now);
+    }
+    apr_thread_mutex_unlock(g->lock);
+    return granted;
+}
+
+static void gate_end(void *baton, kyl_cred_outcome_e outcome)
+{
+    kyl_task_t *task = baton;
+    kyl_cred_gate_t *g = task->gate;
+
+    apr_thread_mutex_lock(g->lock);
+    g->busy = 0;
+    if (outcome == KYL_CRED_REFUSED) {
+        gate_refused(task, g, apr_time_now());
+    }
+    else if (outcome == KYL_CRED_ACCEPTED && g->refusals > 0) {
+        g->refusals = 0;
+        g->blocked_until = 0;
+        gate_mark(g, 0, 0);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, task->s, KYL_LOG_PREFIX
+                     "%s accepts the credentials in %s again",
+                     kyl_worker_name(task->worker), g->file);
+    }
+    apr_thread_cond_broadcast(g->turn);
+    apr_thread_mutex_unlock(g->lock);
+}
+
+/* The gate of a member's credentials, created on first use by the
+ * watchdog thread (the only one that touches pr->gates).  A refusal that a
+ * previous generation recorded in shared memory still holds. */
+static kyl_cred_gate_t *gate_for(kyl_prober_t *pr, const kyl_srv_conf_t *conf,
+                                 const kyl_slot_t *slot)
+{
+    kyl_cred_gate_t *g = apr_hash_get(pr->gates, conf->probe_auth,
+                                      APR_HASH_KEY_STRING);
+
+    if (g == NULL) {
+        g = apr_pcalloc(pr->p, sizeof(*g));
+        g->auth = apr_pstrdup(pr->p, conf->probe_auth);
+        g->file = apr_pstrdup(pr->p, conf->probe_creds_file);
+        if (apr_thread_mutex_create(&g->lock, APR_THREAD_MUTEX_DEFAULT, pr->p)
+                != APR_SUCCESS
+            || apr_thread_cond_create(&g->turn, pr->p) != APR_SUCCESS) {
+            return NULL;          /* probe without credentials */
+        }
+        apr_hash_set(pr->gates, g->auth, APR_HASH_KEY_STRING, g);
+    }
+    apr_thread_mutex_lock(g->lock);
+    if (slot->cred_blocked_until > apr_time_now()
+        && slot->cred_blocked_until > g->blocked_until) {
+        g->blocked_until = slot->cred_blocked_until;
+        g->refusals = slot->cred_backoff >= KYL_CRED_MAX ? KYL_CRED_GIVE_UP - 1
+                                                         : 1;
+    }
+    apr_thread_mutex_unlock(g->lock);
+    return g;
 }
 
 /* Folds a probe result into the member's shared state and logs transitions
  * once (not per probe). */
 static void apply(const kyl_task_t *task, const kyl_probe_result_t *res,
-                  int sent_auth, apr_time_t now)
+                  apr_time_t now)
 {
     kyl_slot_t *slot = task->slot;
     kyl_route_view_t old, nv;
@@ -188,7 +348,6 @@ static void apply(const kyl_task_t *task, const kyl_probe_result_t *res,
         slot->last_change = now;
     }
     apr_cpystrn(slot->error, res->error, sizeof(slot->error));
-    track_credentials(task, slot, res, sent_auth, now);
     kyl_slot_write_end(slot);
     apr_atomic_set32(&slot->route, kyl_route_pack(&nv));
 
@@ -212,9 +371,9 @@ static void *APR_THREAD_FUNC probe_task(apr_thread_t *thd, void *data)
     apr_pool_t *p;
 
     apr_pool_create(&p, NULL);
-    fill_target(&t, task, p, apr_time_now());
+    fill_target(&t, task, p);
     kyl_probe_run(&res, &t, p);
-    apply(task, &res, t.auth != NULL, apr_time_now());
+    apply(task, &res, apr_time_now());
     apr_pool_destroy(p);
     set_inflight(task->slot, 0);
     free(task);
@@ -243,6 +402,10 @@ static void schedule(kyl_prober_t *pr, server_rec *s, proxy_balancer *b,
     task->worker = w;
     task->slot = slot;
     task->balancer = b->s->name;
+    task->gate = conf->probe_auth ? gate_for(pr, conf, slot) : NULL;
+    task->guard.begin = gate_begin;
+    task->guard.end = gate_end;
+    task->guard.baton = task;
     set_inflight(slot, 1);
     if (apr_thread_pool_push(pr->tp, probe_task, task,
                              APR_THREAD_TASK_PRIORITY_NORMAL, pr) != APR_SUCCESS) {
@@ -256,6 +419,8 @@ static void tick(kyl_prober_t *pr)
     apr_time_t now = apr_time_now();
     server_rec *s;
     int i, j;
+
+    flush_marks(pr);
 
     for (s = pr->s; s; s = s->next) {
         proxy_server_conf *pc = kyl_proxy_conf(s);
@@ -286,6 +451,7 @@ static apr_status_t watchdog_cb(int state, void *data, apr_pool_t *pool)
          * prober's state lives in a pool of its own until STOPPING. */
         apr_pool_create(&pr->p, NULL);
         apr_pool_tag(pr->p, "kylin_prober");
+        pr->gates = apr_hash_make(pr->p);
         rv = apr_thread_pool_create(&pr->tp, 0, KYL_PROBE_THREADS, pr->p);
         if (rv != APR_SUCCESS) {
             pr->tp = NULL;

@@ -6,7 +6,9 @@
  *      whitelisted), else admin/config (with credentials), else unknown;
  *   3. leadership (3.x/4.x is_active_job_node) and 5.x maintenance mode.
  * Credentials are sent at most once per probe, and never again after a 401
- * until the caller decides to retry (Kylin 5 locks users after 3 failures). */
+ * until the caller decides to retry (Kylin 5 locks users after 3 failures).
+ * The generation found last time is only a hint: it saves the health
+ * request of a 2.x-4.x, and an answer that contradicts it starts over. */
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
@@ -23,12 +25,55 @@ typedef struct {
     apr_pool_t *p;
     apr_time_t deadline;
     apr_table_t *public_config;    /* 2.x-4.x, when fetched */
+    apr_table_t *admin_config;     /* 2.x-4.x, when fetched */
+    int public_config_tried;
+    int cred_grant;                /* guard: 0 not asked, 1 granted, -1 no */
 } probe_ctx_t;
+
+/* detect_*(): the member runs that generation (1), does not (0), cannot be
+ * reached or answers wrongly (-1). */
+#define GEN_FAILED  -1
+#define GEN_NOT_ME  0
+#define GEN_FOUND   1
 
 static void set_error(probe_ctx_t *c, const char *fmt, const char *a,
                       const char *b)
 {
     apr_snprintf(c->res->error, sizeof(c->res->error), fmt, a, b ? b : "");
+}
+
+/* May this probe send the credentials?  The guard is asked once. */
+static int creds_usable(probe_ctx_t *c)
+{
+    const kyl_cred_guard_t *g = c->t->guard;
+
+    if (c->t->auth == NULL || c->res->auth_rejected) {
+        return 0;
+    }
+    if (g != NULL && c->cred_grant == 0) {
+        c->cred_grant = g->begin(g->baton, c->deadline) ? 1 : -1;
+    }
+    return g == NULL || c->cred_grant > 0;
+}
+
+/* Tells the guard how the request that carried the credentials went. */
+static void creds_used(probe_ctx_t *c, apr_status_t rv,
+                       const kyl_http_answer_t *ans)
+{
+    const kyl_cred_guard_t *g = c->t->guard;
+    kyl_cred_outcome_e out = KYL_CRED_NO_VERDICT;
+
+    if (g == NULL || c->cred_grant != 1) {
+        return;
+    }
+    if (rv == APR_SUCCESS && (ans->status == 401 || ans->status == 403)) {
+        out = KYL_CRED_REFUSED;
+    }
+    else if (rv == APR_SUCCESS && ans->status >= 200 && ans->status < 300) {
+        out = KYL_CRED_ACCEPTED;
+    }
+    c->cred_grant = -1;
+    g->end(g->baton, out);
 }
 
 /* GET base + rel.  APR_SUCCESS means an HTTP answer of any status. */
@@ -39,9 +84,13 @@ static apr_status_t get(probe_ctx_t *c, const char *rel, const char *accept,
     const char *path = apr_pstrcat(c->p, c->t->base, rel, NULL);
     apr_status_t rv;
 
+    with_auth = with_auth && creds_usable(c);
     c->res->requests++;
     rv = kyl_http_get(c->p, &c->t->http, path, accept,
                       with_auth ? c->t->auth : NULL, c->deadline, ans, &err);
+    if (with_auth) {
+        creds_used(c, rv, ans);
+    }
     if (rv != APR_SUCCESS) {
         set_error(c, "GET %s: %s", path, err);
     }
@@ -63,7 +112,23 @@ static void answer_error(probe_ctx_t *c, const char *rel,
                  c->t->base, rel, status, why ? ", " : "", why ? why : "");
 }
 
-/* 5.x actuator health.  Returns 1 when the member answered as a 5.x. */
+/* A path the member does not serve: 404, or 401/403 where anonymous callers
+ * must log in first (2.x-4.x protect /api/health, 2.x /api/admin/version);
+ * 5.x answers 406 to a media type it does not produce (section 10). */
+static int not_this_gen(int status)
+{
+    return status == 401 || status == 403 || status == 404 || status == 406;
+}
+
+static void found(probe_ctx_t *c, kyl_gen_e gen, const char *version)
+{
+    c->res->gen = gen;
+    if (version != NULL) {
+        apr_cpystrn(c->res->version, version, sizeof(c->res->version));
+    }
+}
+
+/* 5.x actuator health. */
 static int detect_v5(probe_ctx_t *c)
 {
     kyl_http_answer_t ans;
@@ -71,25 +136,25 @@ static int detect_v5(probe_ctx_t *c)
     int up = 0;
 
     if (get(c, "/api/health", ACCEPT_JSON, 0, &ans) != APR_SUCCESS) {
-        return -1;
+        return GEN_FAILED;
     }
     if ((ans.status == 200 || ans.status == 503)
         && kyl_parse_health(ans.body, ans.len, &up, &why) == APR_SUCCESS) {
-        c->res->gen = KYL_GEN_5;
-        apr_cpystrn(c->res->version, "5.x", sizeof(c->res->version));
+        found(c, KYL_GEN_5, "5.x");
         c->res->healthy = up;
         if (!up) {
             answer_error(c, "/api/health", &ans, "status DOWN");
         }
-        return 1;
+        return GEN_FOUND;
     }
-    if (ans.status == 200 || c->t->known_gen == KYL_GEN_5) {
-        /* A 2.x-4.x node answers 404 here; a 200 we cannot read is not
-         * Kylin, and a known 5.x that stops answering is unhealthy. */
+    if (ans.status == 200
+        || (c->t->known_gen == KYL_GEN_5 && !not_this_gen(ans.status))) {
+        /* A 2.x-4.x node answers 404 or 401 here; a 200 we cannot read is
+         * not Kylin, and a known 5.x that stops answering is unhealthy. */
         answer_error(c, "/api/health", &ans, why ? why : "unexpected answer");
-        return -1;
+        return GEN_FAILED;
     }
-    return 0;
+    return GEN_NOT_ME;
 }
 
 static int detect_v34(probe_ctx_t *c)
@@ -98,20 +163,22 @@ static int detect_v34(probe_ctx_t *c)
     const char *why = NULL;
 
     if (get(c, "/api/admin/version", ACCEPT_JSON, 0, &ans) != APR_SUCCESS) {
-        return -1;
+        return GEN_FAILED;
     }
-    if (ans.status == 404) {
-        return 0;
+    if (not_this_gen(ans.status)) {
+        return GEN_NOT_ME;
     }
     if (ans.status != 200
         || kyl_parse_version(ans.body, ans.len, c->res->version,
                              sizeof(c->res->version), &c->res->gen,
                              &why) != APR_SUCCESS) {
+        c->res->gen = KYL_GEN_UNKNOWN;
+        c->res->version[0] = '\0';
         answer_error(c, "/api/admin/version", &ans, why);
-        return -1;
+        return GEN_FAILED;
     }
     c->res->healthy = 1;
-    return 1;
+    return GEN_FOUND;
 }
 
 static void fetch_public_config(probe_ctx_t *c)
@@ -119,6 +186,7 @@ static void fetch_public_config(probe_ctx_t *c)
     kyl_http_answer_t ans;
     const char *why = NULL;
 
+    c->public_config_tried = 1;
     if (get(c, "/api/admin/public_config", ACCEPT_JSON, 0, &ans) != APR_SUCCESS
         || ans.status != 200) {
         return;
@@ -139,31 +207,43 @@ static int detect_v2(probe_ctx_t *c)
     if (c->public_config == NULL) {
         if (get(c, "/api/user/authentication", ACCEPT_JSON, 0, &ans)
             != APR_SUCCESS) {
-            return -1;
+            return GEN_FAILED;
         }
         if (ans.status != 200) {
             answer_error(c, "/api/user/authentication", &ans, "not a Kylin");
-            return -1;
+            return GEN_NOT_ME;
         }
     }
-    c->res->gen = KYL_GEN_2;
-    apr_cpystrn(c->res->version, "2.x", sizeof(c->res->version));
+    found(c, KYL_GEN_2, "2.x");
     c->res->healthy = 1;
-    return 1;
+    return GEN_FOUND;
 }
 
 static void detect_generation(probe_ctx_t *c)
 {
-    int r = 0;
+    kyl_gen_e hint = c->t->known_gen;
+    int r;
 
-    if (c->t->known_gen == KYL_GEN_UNKNOWN || c->t->known_gen == KYL_GEN_5) {
-        r = detect_v5(c);
+    /* a member known to run 2.x-4.x skips the health request; when it
+     * turns out to run none of them (upgraded to 5.x), start over */
+    if (hint == KYL_GEN_2 || hint == KYL_GEN_3 || hint == KYL_GEN_4) {
+        r = detect_v34(c);
+        if (r == GEN_NOT_ME) {
+            r = detect_v2(c);
+        }
+        if (r != GEN_NOT_ME) {
+            return;
+        }
+        c->res->error[0] = '\0';
+        c->public_config = NULL;
+        c->public_config_tried = 0;
     }
-    if (r == 0 && c->t->known_gen != KYL_GEN_2) {
+    r = detect_v5(c);
+    if (r == GEN_NOT_ME) {
         r = detect_v34(c);
     }
-    if (r == 0) {
-        r = detect_v2(c);
+    if (r == GEN_NOT_ME) {
+        detect_v2(c);
     }
 }
 
@@ -173,6 +253,20 @@ static int server_is_member(const kyl_server_t *srv, const kyl_probe_target_t *t
     return strcasecmp(srv->host, t->http.host_header) == 0;
 }
 
+/* 5.x maintenance mode, readable without credentials (E10). */
+static void maintenance_v5(probe_ctx_t *c)
+{
+    kyl_http_answer_t ans;
+    const char *why = NULL;
+    int on = 0;
+
+    if (get(c, "/api/epoch/maintenance_mode", ACCEPT_V4, 0, &ans) == APR_SUCCESS
+        && ans.status == 200
+        && kyl_parse_bool(ans.body, ans.len, &on, &why) == APR_SUCCESS) {
+        c->res->maintenance = on;
+    }
+}
+
 static void mode_v5(probe_ctx_t *c)
 {
     kyl_http_answer_t ans;
@@ -180,21 +274,21 @@ static void mode_v5(probe_ctx_t *c)
     const char *why = NULL;
     int i, maintenance = 0;
 
-    if (c->t->auth == NULL) {
-        if (get(c, "/api/epoch/maintenance_mode", ACCEPT_V4, 0, &ans)
-                == APR_SUCCESS && ans.status == 200) {
-            kyl_parse_bool(ans.body, ans.len, &c->res->maintenance, &why);
-        }
+    if (!creds_usable(c)) {
+        maintenance_v5(c);
         return;
     }
     if (get(c, "/api/system/servers?ext=true", ACCEPT_V4PUB, 1, &ans)
-            != APR_SUCCESS || c->res->auth_rejected) {
+        != APR_SUCCESS) {
         return;
     }
-    if (ans.status != 200
+    if (c->res->auth_rejected || ans.status != 200
         || kyl_parse_servers(c->p, ans.body, ans.len, &servers, &maintenance,
                              &why) != APR_SUCCESS) {
-        answer_error(c, "/api/system/servers", &ans, why);
+        if (!c->res->auth_rejected) {
+            answer_error(c, "/api/system/servers", &ans, why);
+        }
+        maintenance_v5(c);
         return;
     }
     c->res->maintenance = maintenance;
@@ -229,10 +323,10 @@ static void mode_v234(probe_ctx_t *c)
     apr_table_t *props = NULL;
     const char *why = NULL;
 
-    if (c->public_config == NULL) {
+    if (!c->public_config_tried) {
         fetch_public_config(c);
     }
-    if (mode_from_props(c, c->public_config) || c->t->auth == NULL) {
+    if (mode_from_props(c, c->public_config) || !creds_usable(c)) {
         return;
     }
     if (get(c, "/api/admin/config", ACCEPT_JSON, 1, &ans) != APR_SUCCESS
@@ -245,6 +339,7 @@ static void mode_v234(probe_ctx_t *c)
         answer_error(c, "/api/admin/config", &ans, why);
         return;
     }
+    c->admin_config = props;
     mode_from_props(c, props);
 }
 
@@ -253,8 +348,8 @@ static void detect_mode(probe_ctx_t *c)
     if (c->t->static_mode != KYL_MODE_UNKNOWN) {
         c->res->mode = c->t->static_mode;
         c->res->mode_source = KYL_MODE_FROM_CONFIG;
-        if (c->res->gen == KYL_GEN_5 && c->t->auth == NULL) {
-            mode_v5(c);     /* maintenance flag only */
+        if (c->res->gen == KYL_GEN_5) {
+            maintenance_v5(c);      /* no credentials spent on it */
         }
         return;
     }
@@ -266,11 +361,16 @@ static void detect_mode(probe_ctx_t *c)
     }
 }
 
+/* kylin.job.scheduler.default: 100 is Curator; unknown is asked for. */
 static int scheduler_is_curator(probe_ctx_t *c)
 {
-    const char *v = c->public_config
-        ? apr_table_get(c->public_config, "kylin.job.scheduler.default") : NULL;
+    static const char key[] = "kylin.job.scheduler.default";
+    const char *v = c->public_config ? apr_table_get(c->public_config, key)
+                                     : NULL;
 
+    if (v == NULL && c->admin_config != NULL) {
+        v = apr_table_get(c->admin_config, key);
+    }
     return v == NULL || strcmp(v, "100") == 0;
 }
 
@@ -315,11 +415,11 @@ void kyl_probe_run(kyl_probe_result_t *res, const kyl_probe_target_t *t,
     probe_ctx_t c;
 
     memset(res, 0, sizeof(*res));
+    memset(&c, 0, sizeof(c));
     c.res = res;
     c.t = t;
     c.p = p;
     c.deadline = apr_time_now() + t->timeout;
-    c.public_config = NULL;
 
     detect_generation(&c);
     if (!res->healthy) {
@@ -330,11 +430,15 @@ void kyl_probe_run(kyl_probe_result_t *res, const kyl_probe_target_t *t,
     }
     detect_mode(&c);
     detect_leader(&c);
+    if (c.cred_grant == 1) {          /* granted, then not needed after all */
+        t->guard->end(t->guard->baton, KYL_CRED_NO_VERDICT);
+    }
 }
 
 const char *kyl_probe_base(apr_pool_t *p, const char *member_path)
 {
     apr_size_t n = member_path ? strlen(member_path) : 0;
+    const char *path;
 
     while (n > 0 && member_path[n - 1] == '/') {
         n--;
@@ -342,8 +446,12 @@ const char *kyl_probe_base(apr_pool_t *p, const char *member_path)
     if (n == 0) {
         return "/kylin";
     }
-    if (n >= 6 && strncmp(member_path + n - 6, "/kylin", 6) == 0) {
-        return apr_pstrmemdup(p, member_path, n);
+    /* the request line needs an absolute path */
+    path = apr_pstrcat(p, member_path[0] == '/' ? "" : "/",
+                       apr_pstrmemdup(p, member_path, n), NULL);
+    n = strlen(path);
+    if (n >= 6 && strcmp(path + n - 6, "/kylin") == 0) {
+        return path;
     }
-    return apr_pstrcat(p, apr_pstrmemdup(p, member_path, n), "/kylin", NULL);
+    return apr_pstrcat(p, path, "/kylin", NULL);
 }

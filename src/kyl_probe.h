@@ -17,10 +17,28 @@ typedef enum {
     KYL_MODE_FROM_PROBE      /* public_config, admin/config, system/servers */
 } kyl_mode_source_e;
 
+/* How the one request of a probe that carried the credentials went. */
+typedef enum {
+    KYL_CRED_NO_VERDICT = 0,       /* no answer, or neither of the below */
+    KYL_CRED_ACCEPTED,             /* 2xx */
+    KYL_CRED_REFUSED               /* 401/403 */
+} kyl_cred_outcome_e;
+
+/* Optional guard of the credentials, shared by the probes of every member
+ * that uses them: begin() is asked before the request that would carry
+ * them (at most once per probe) and may wait until deadline; 0 = probe
+ * without them.  After a 1, end() gets the outcome, exactly once. */
+typedef struct {
+    int (*begin)(void *baton, apr_time_t deadline);
+    void (*end)(void *baton, kyl_cred_outcome_e outcome);
+    void *baton;
+} kyl_cred_guard_t;
+
 typedef struct {
     kyl_http_target_t http;
     const char *base;              /* Kylin context path, "/kylin" */
     const char *auth;              /* "Basic ..." or NULL: no credentials */
+    const kyl_cred_guard_t *guard; /* NULL: auth is always usable */
     kyl_mode_e static_mode;        /* KylinMemberMode, or KYL_MODE_UNKNOWN */
     kyl_gen_e known_gen;           /* last detected generation, a hint */
     apr_interval_time_t timeout;   /* for the whole probe */
