@@ -19,6 +19,11 @@
 #define KYL_PASSIVE_FILTER "KYLIN_PASSIVE"
 #define KYL_PASSIVE_MAX    8192          /* bytes of an error body we read */
 #define KYL_PASSIVE_TTL    300           /* s a passive mark lasts at most */
+/* Probe results older than 3 intervals + the timeout mean the prober is not
+ * running; but when its child dies, mod_watchdog gives the prober to another
+ * child only after about 11 s (10 x AP_WD_TM_INTERVAL once it holds the
+ * singleton mutex): short intervals must not forget everything meanwhile. */
+#define KYL_STALE_MIN      apr_time_from_sec(15)
 #define KYL_NOT_USABLE (PROXY_WORKER_IN_SHUTDOWN | PROXY_WORKER_DISABLED \
                         | PROXY_WORKER_STOPPED | PROXY_WORKER_HC_FAIL \
                         | PROXY_WORKER_DRAIN)
@@ -43,6 +48,9 @@ void kyl_member_view(const kyl_slot_t *slot, apr_time_t now,
     apr_interval_time_t stale = 3 * kyl_conf_interval(conf) + kyl_conf_timeout(conf);
     apr_uint32_t passive = slot->passive_nonquery;
 
+    if (stale < KYL_STALE_MIN) {
+        stale = KYL_STALE_MIN;
+    }
     kyl_route_unpack(slot->route, v);
     if (v->probed && now - slot->last_probe > stale) {
         v->probed = 0;        /* the prober is not running: know nothing */
@@ -278,16 +286,21 @@ static int is_best(proxy_worker *cur, proxy_worker *prev, void *baton)
     return 0;
 }
 
-/* Weighted round robin among the members of the winning tier, as
- * byrequests does among all members. */
+/* Weighted round robin among the members that tied with the winner (same
+ * tier, equally busy), as byrequests does among all members.  A member
+ * chosen because it was the least busy one is not charged: otherwise a
+ * busy period leaves a debt that sends every request of the next quiet
+ * period to the same member. */
 static void account(proxy_balancer *b, proxy_worker *best, kyl_baton_t *k)
 {
+    apr_size_t busy = best->s->busy;
     int i, total = 0;
 
     for (i = 0; i < b->workers->nelts; i++) {
         proxy_worker *w = APR_ARRAY_IDX(b->workers, i, proxy_worker *);
 
-        if (PROXY_WORKER_IS_USABLE(w) && worker_tier(b, w, k) == k->best_tier) {
+        if (PROXY_WORKER_IS_USABLE(w) && w->s->busy == busy
+            && worker_tier(b, w, k) == k->best_tier) {
             w->s->lbstatus += w->s->lbfactor;
             total += w->s->lbfactor;
         }
@@ -432,14 +445,16 @@ static apr_status_t passive_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     }
     for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb);
          e = APR_BUCKET_NEXT(e)) {
-        if (APR_BUCKET_IS_EOS(e) || APR_BUCKET_IS_FLUSH(e)) {
+        if (APR_BUCKET_IS_EOS(e)) {
             done = 1;
         }
         else if (e->length != (apr_size_t)-1) {
             ctx->len += e->length;
         }
     }
-    /* An error answer is small: hold it until it is whole (or 8 KiB). */
+    /* An error answer is small: hold it until it is whole (or 8 KiB).  Not
+     * only until a FLUSH: mod_proxy_http flushes whenever the backend has
+     * nothing more to read yet, e.g. between its headers and its body. */
     rv = ap_save_brigade(f, &ctx->held, &bb, r->pool);
     if (rv != APR_SUCCESS || (!done && ctx->len < KYL_PASSIVE_MAX)) {
         return rv;

@@ -21,6 +21,8 @@ typedef struct {
     apr_size_t busy;
     apr_size_t elected;
     int lbfactor;
+    int lbstatus;
+    const char *credentials;      /* none, usable, refused */
 } kyl_member_info_t;
 
 typedef struct {
@@ -60,10 +62,14 @@ static void collect_member(request_rec *r, proxy_balancer *b, proxy_worker *w,
     m->busy = w->s->busy;
     m->elected = w->s->elected;
     m->lbfactor = w->s->lbfactor;
+    m->lbstatus = w->s->lbstatus;
     if (slot) {
         kyl_slot_snapshot(slot, &m->snap);
         kyl_member_view(slot, apr_time_now(), conf, &m->v, &m->passive_nonquery);
     }
+    m->credentials = conf->probe_auth == NULL ? "none"
+                   : m->snap.cred_blocked_until > apr_time_now() ? "refused"
+                   : "usable";
 }
 
 static apr_array_header_t *collect(request_rec *r)
@@ -137,7 +143,8 @@ static json_t *member_json(apr_pool_t *p, const kyl_member_info_t *m)
                             json_integer(m->snap.counts[c]));
     }
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, "
-                     "s:s, s:s, s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:o}",
+                     "s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, "
+                     "s:i, s:i, s:o}",
         "name", m->name, "health", health_name(m),
         "generation", kyl_gen_name(m->v.gen), "version", m->snap.version,
         "mode", m->v.mode == KYL_MODE_UNKNOWN ? "all" : kyl_mode_name(m->v.mode),
@@ -148,10 +155,11 @@ static json_t *member_json(apr_pool_t *p, const kyl_member_info_t *m)
         "last_probe_epoch_ms", (json_int_t)(m->snap.last_probe / 1000),
         "last_ok", time_text(p, m->snap.last_ok), "error", m->snap.error,
         "cluster_error", m->snap.cluster_error,
+        "credentials", m->credentials,
         "failures", (json_int_t)m->snap.failures,
         "probes", (json_int_t)m->snap.probes,
         "busy", (json_int_t)m->busy, "elected", (json_int_t)m->elected,
-        "requests", counts);
+        "lbfactor", m->lbfactor, "lbstatus", m->lbstatus, "requests", counts);
 }
 
 static apr_array_header_t *store_servers(request_rec *r)
@@ -237,6 +245,11 @@ static void xml_member(xmlTextWriterPtr w, apr_pool_t *p,
     xmlTextWriterWriteElement(w, BAD_CAST "last_probe",
                               BAD_CAST time_text(p, m->snap.last_probe));
     xmlTextWriterWriteElement(w, BAD_CAST "error", BAD_CAST m->snap.error);
+    xmlTextWriterWriteElement(w, BAD_CAST "cluster_error",
+                              BAD_CAST m->snap.cluster_error);
+    xmlTextWriterWriteFormatElement(w, BAD_CAST "passive_nonquery", "%d",
+                                    m->passive_nonquery);
+    xmlTextWriterWriteElement(w, BAD_CAST "credentials", BAD_CAST m->credentials);
     xmlTextWriterWriteFormatElement(w, BAD_CAST "failures", "%u", m->snap.failures);
     xmlTextWriterWriteFormatElement(w, BAD_CAST "busy", "%" APR_SIZE_T_FMT, m->busy);
     xmlTextWriterStartElement(w, BAD_CAST "requests");

@@ -7,6 +7,7 @@ config is a template filled with their addresses, and assertions say which
 node answered (the simulator stamps X-Kylin-Node on every answer).
 """
 import base64
+import fcntl
 import http.client
 import json
 import os
@@ -294,7 +295,7 @@ class Httpd:
         ]
         lines += [f"LoadModule {m}_module {MODDIR}/mod_{m}.so" for m in mods]
         if load_kylin:
-            lines.append(f"LoadModule kylin_balancer_module {MODULE}")
+            lines.append(f"LoadModule kylin_balancer_module {self.module_copy()}")
         if os.geteuid() == 0:
             lines += ["User nobody", "Group nogroup"]
         lines += [
@@ -318,6 +319,20 @@ class Httpd:
         lines.append(directives)
         lines.append(body)
         return "\n".join(lines) + "\n"
+
+    def module_copy(self):
+        """This server's own copy of the module, taken once.  A rebuild
+        rewrites mod_kylin_balancer.so in place, and a running httpd that
+        maps the file it rewrites crashes (every child, SIGSEGV); the copy
+        is taken under the build lock when there is one."""
+        path = os.path.join(self.root, "mod_kylin_balancer.so")
+        if not os.path.exists(path):
+            lock = os.environ.get("KYL_BUILD_LOCK", "/tmp/kyl-build.lock")
+            with open(lock if os.path.exists(lock) else MODULE, "rb") as f:
+                fcntl.flock(f, fcntl.LOCK_SH)
+                shutil.copy(MODULE, path + ".tmp")
+                os.rename(path + ".tmp", path)
+        return path
 
     def write_config(self, **kw):
         with open(self.conf, "w") as f:
@@ -372,10 +387,27 @@ class Httpd:
                 bad.append(line)
         return bad
 
+    def children(self):
+        """pids of the parent's children (the MPM's worker processes)."""
+        r = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)],
+                           capture_output=True, text=True)
+        return [int(p) for p in r.stdout.split()]
+
     def graceful(self):
         os.kill(self.proc.pid, signal.SIGUSR1)
 
     def stop(self):
+        if self.proc and self.proc.poll() is None:
+            # graceful-stop first: httpd's own SIGTERM path in the event MPM
+            # (close_worker_sockets() reading a socket that a worker thread
+            # is freeing) can crash a child now and then, a false
+            # "Segmentation fault" in the log that says nothing about us
+            if not APACHE_PREFIX:
+                self.proc.send_signal(signal.SIGWINCH)
+                try:
+                    self.proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    pass
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:

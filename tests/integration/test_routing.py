@@ -2,6 +2,7 @@
 members, builds to the job engine's leader, reads everywhere, internal
 endpoints refused, and the state learned by the background prober."""
 import collections
+import concurrent.futures
 import time
 
 import pytest
@@ -80,6 +81,22 @@ def test_reads_spread_over_all_usable(cluster):
     assert set(seen) == {"n1", "n2", "n3", "n4"}, seen
 
 
+def test_round_robin_resumes_after_a_busy_period(cluster):
+    """Least busy first, then round robin: while n4 is slow, the least busy
+    rule sends most queries to n3; once n4 is fast again, queries alternate
+    at once (no round-robin debt from the busy period)."""
+    h, nodes = start_cluster(cluster, "v4", FOUR)
+    nodes["n4"].control(delay_ms=150)
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        burst = collections.Counter(pool.map(
+            lambda _: h.req("POST", "/kylin/api/query", headers=dict(ADMIN),
+                            body=QUERY).node, range(60)))
+    assert burst["n3"] > 2 * burst["n4"], burst
+    nodes["n4"].control(delay_ms=0)
+    seen = served_by(h, "POST", "/kylin/api/query", 10, body=QUERY)
+    assert seen == {"n3": 5, "n4": 5}, (burst, seen)
+
+
 def test_no_query_member_is_503_json(cluster):
     cluster.allow_errors(r"no usable member for query")
     h, nodes = start_cluster(cluster, "v4", [("n1", "job", True), ("n2", "job", False)])
@@ -89,16 +106,95 @@ def test_no_query_member_is_503_json(cluster):
     assert ans.json()["class"] == "query"
 
 
-def test_internal_endpoints_are_403(cluster):
-    h, nodes = start_cluster(cluster, "v4", FOUR)
-    for path in ["/kylin/api/cache/all/all/update", "/kylin/api//cache/x",
-                 "/kylin/api/%63ache/x",
-                 "/kylin/api/service_discovery/state/is_active_job_node"]:
-        ans = h.req("PUT", path, headers=ADMIN)
-        assert ans.status == 403, (path, ans)
-        assert ans.json()["class"] == "internal"
+INTERNAL = {
+    "v4": ["/kylin/api/cache/all/all/update", "/kylin/api//cache/x", "/kylin/api/%63ache/x",
+           "/kylin/api/cache_announce/x",
+           "/kylin/api/service_discovery/state/is_active_job_node",
+           "/kylin/api/streaming_coordinator/cube/c1/assign"],
+    "v5": ["/kylin/api/broadcast", "/kylin/api/broadcast/notify",
+           "/kylin/api/epoch", "/kylin/api/epoch/all", "/kylin/api/epoch/maintenance_mode",
+           "/kylin/api/cache/x", "/kylin/api/user/update_user",
+           "/kylin/api/system/broadcast_metadata_backup",
+           "/kylin/api/kg/health/instance_info"],
+}
+
+
+@pytest.mark.parametrize("profile", ["v4", "v5"])
+def test_internal_endpoints_are_403(cluster, profile):
+    h, nodes = start_cluster(cluster, profile, FOUR)
     for n in nodes.values():
-        assert not [e for e in n.log() if "cache" in e["path"]]
+        n.clear_log()
+    for path in INTERNAL[profile]:
+        for method in ("GET", "POST", "PUT", "DELETE"):
+            ans = h.req(method, path, headers=ADMIN,
+                        body=None if method in ("GET", "DELETE") else {"x": 1})
+            assert ans.status == 403, (method, path, ans)
+            assert ans.headers["content-type"].startswith("application/json")
+            assert ans.json()["class"] == "internal", (method, path, ans)
+            assert ans.node is None
+    for n in nodes.values():
+        assert not [e for e in n.log() if e["ua"] != "mod_kylin_balancer-probe"], n.log()
+
+
+def test_internal_endpoints_pass_when_allowed(cluster):
+    h, nodes = start_cluster(cluster, "v5", FOUR, PROBE + "KylinAllowInternal On\n")
+    ans = h.req("POST", "/kylin/api/broadcast", headers=ADMIN, body={"x": 1})
+    assert ans.status == 200 and ans.node in nodes, ans
+    # node-to-node traffic goes to all/job members, like writes
+    assert ans.node in ("n1", "n2"), ans
+
+
+def test_no_member_left_is_503_json_naming_the_class(cluster):
+    cluster.allow_errors(r"no usable member for (read|query)")
+    h, nodes = start_cluster(cluster, "v4", [("n1", "all", True), ("n2", "query", False)])
+    for n in nodes.values():
+        n.kill()
+    h.wait_probed(nodes.values(), healthy=False)
+    for method, path, cls in [("GET", "/kylin/api/projects", "read"),
+                              ("POST", "/kylin/api/query", "query")]:
+        ans = h.req(method, path, headers=ADMIN, body=QUERY if method == "POST" else None)
+        assert ans.status == 503, ans
+        doc = ans.json()
+        assert doc["class"] == cls and doc["balancer"] == "balancer://kylin", doc
+        assert cls in doc["message"] and "retry-after" in ans.headers
+
+
+def test_byrequests_balancer_is_left_alone(cluster):
+    """lbmethod=byrequests: no probes, no status entries, no classification
+    (a query may reach the job node, internal paths are not ours to refuse),
+    no crash; a kylin balancer beside it keeps working."""
+    extra = ["--public-mode"]
+    plain = [cluster.node(f"p{i}", "v4", mode, False, extra)
+             for i, mode in enumerate(["job", "query"])]
+    kylin = [cluster.node(f"k{i}", "v4", mode, i == 0, extra)
+             for i, mode in enumerate(["all", "query"])]
+    h = cluster.httpd().start(members=[n.url for n in plain], lbmethod="byrequests",
+                              directives=PROBE)
+    # byrequests: both in turn, the job node too (it refuses the query)
+    answers = [h.req("POST", "/kylin/api/query", headers=ADMIN, body=QUERY)
+               for _ in range(6)]
+    assert collections.Counter((a.node, a.status) for a in answers) \
+        == {("p0", 400): 3, ("p1", 200): 3}, answers
+    assert h.req("PUT", "/kylin/api/cache/x", headers=ADMIN).status == 200
+    assert h.status()["balancers"] == []
+    assert "<table" not in h.get("/kylin-balancer").body
+    time.sleep(0.7)
+    assert not [e for n in plain for e in n.log() if e["ua"] == "mod_kylin_balancer-probe"]
+    h.stop()
+    # both kinds side by side
+    body = ('<Proxy "balancer://plain">\n'
+            + "".join(f'    BalancerMember "{n.url}"\n' for n in plain)
+            + "    ProxySet lbmethod=byrequests\n</Proxy>\n"
+            'ProxyPass "/plain" "balancer://plain/kylin"\n')
+    h2 = cluster.httpd().start(members=[n.url for n in kylin], directives=PROBE, body=body)
+    h2.wait_probed(kylin)
+    assert [b["name"] for b in h2.status()["balancers"]] == ["balancer://kylin"]
+    assert set(served_by(h2, "POST", "/kylin/api/query", 6, body=QUERY)) == {"k1"}
+    plain_seen = collections.Counter(
+        h2.req("POST", "/plain/api/query", headers=ADMIN, body=QUERY).node for _ in range(6))
+    assert set(plain_seen) == {"p0", "p1"}, plain_seen
+    assert h2.req("PUT", "/plain/api/cache/x", headers=ADMIN).status == 200
+    assert not [e for n in plain for e in n.log() if e["ua"] == "mod_kylin_balancer-probe"]
 
 
 def test_routed_header_never_reaches_a_node(cluster):
