@@ -39,6 +39,11 @@ typedef struct {
 
 static APR_OPTIONAL_FN_TYPE(proxy_balancer_get_best_worker) *get_best_worker;
 
+/* "no usable member" is logged at most every few seconds per process: an
+ * outage must not flood the error log with one line per request. */
+#define KYL_NO_MEMBER_LOG_EVERY 10
+static volatile apr_uint32_t last_no_member_log;
+
 /* ---- member view and tiers -------------------------------------------- */
 
 void kyl_member_view(const kyl_slot_t *slot, apr_time_t now,
@@ -148,9 +153,30 @@ static proxy_balancer *balancer_of(request_rec *r, const char **rest)
     return NULL;
 }
 
-static kyl_req_t *classify(request_rec *r, proxy_balancer *b, const char *path)
+/* The path a member will see: a member written with a path
+ * ("http://h:7070/kylin") puts it in front of what follows the balancer's
+ * name.  Members of one balancer share their path; the first one tells. */
+static const char *backend_path(request_rec *r, const proxy_balancer *b,
+                                const char *rest)
+{
+    const char *name, *p;
+
+    if (b->workers->nelts == 0) {
+        return rest;
+    }
+    name = kyl_worker_name(APR_ARRAY_IDX(b->workers, 0, proxy_worker *));
+    p = strstr(name, "://");
+    p = p ? strchr(p + 3, '/') : NULL;
+    if (p == NULL || p[1] == '\0') {
+        return rest;
+    }
+    return apr_pstrcat(r->pool, p, rest, NULL);
+}
+
+static kyl_req_t *classify(request_rec *r, proxy_balancer *b, const char *rest)
 {
     kyl_req_t *req = apr_pcalloc(r->pool, sizeof(*req));
+    const char *path = backend_path(r, b, rest);
 
     req->balancer = b;
     req->cls = kyl_classify(r->method, path, strlen(path), KYL_GEN_UNKNOWN,
@@ -179,7 +205,10 @@ static int kyl_fixups(request_rec *r)
     req = classify(r, b, path);
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, KYL_LOG_PREFIX
                   "%s %s: class %s", r->method, path, kyl_class_name(req->cls));
-    ap_add_output_filter(KYL_PASSIVE_FILTER, NULL, r, r->connection);
+    if (req->cls != KYL_CLASS_READ && req->cls != KYL_CLASS_AUTH) {
+        /* job-mode refusals of queries, 5.x cluster errors of writes */
+        ap_add_output_filter(KYL_PASSIVE_FILTER, NULL, r, r->connection);
+    }
     kyl_session_fixups(r, req);
     return DECLINED;
 }
@@ -253,9 +282,15 @@ static int kyl_handler(request_rec *r)
                            "clients (see KylinAllowInternal)");
     }
     if (!class_servable(r, req)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, KYL_LOG_PREFIX
-                      "%s: no usable member for %s requests",
-                      req->balancer->s->name, kyl_class_name(req->cls));
+        apr_uint32_t now = (apr_uint32_t)apr_time_sec(r->request_time);
+        apr_uint32_t last = apr_atomic_read32(&last_no_member_log);
+
+        if (now - last >= KYL_NO_MEMBER_LOG_EVERY
+            && apr_atomic_cas32(&last_no_member_log, now, last) == last) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, KYL_LOG_PREFIX
+                          "%s: no usable member for %s requests",
+                          req->balancer->s->name, kyl_class_name(req->cls));
+        }
         return answer_json(r, HTTP_SERVICE_UNAVAILABLE, "no member available",
                            req, apr_pstrcat(r->pool, "no usable Kylin member "
                            "can serve ", kyl_class_name(req->cls),

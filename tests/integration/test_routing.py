@@ -227,3 +227,29 @@ def test_status_page_formats(cluster):
     assert nodes["n3"].url in html.body
     xml = h.get("/kylin-balancer?format=xml")
     assert xml.status == 200 and "<member name=" in xml.body
+
+
+def test_members_written_with_a_path(cluster):
+    """BalancerMember http://h:p/kylin + ProxyPass /kylin balancer://kylin:
+    the class comes from the path the node sees, so queries still avoid the
+    job node and internal endpoints are still refused."""
+    nodes = {name: cluster.node(name, "v4", mode, leader, ["--public-mode"])
+             for name, mode, leader in [("n1", "job", True), ("n2", "query", False)]}
+    h = cluster.httpd()
+    h.start(directives=PROBE + f"""
+<Proxy "balancer://kp">
+    BalancerMember "{nodes['n1'].url}/kylin"
+    BalancerMember "{nodes['n2'].url}/kylin"
+    ProxySet lbmethod=kylin
+</Proxy>
+ProxyPass "/kylin-balancer" "!"
+ProxyPass "/kylin" "balancer://kp"
+<Location "/kylin-balancer">
+    SetHandler kylin-balancer
+</Location>
+""")
+    h.wait_until(lambda: all(m["health"] == "up" for b in h.status()["balancers"]
+                             for m in b["members"]), 10, what="probes")
+    seen = served_by(h, "POST", "/kylin/api/query", 6, body=QUERY)
+    assert set(seen) == {"n2"}, seen
+    assert h.req("PUT", "/kylin/api/cache/all/all/update", headers=ADMIN).status == 403
