@@ -238,6 +238,9 @@ def fault_response(fault: str, app, req: Request) -> Response:
 
 class SimHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body leave in separate writes: without TCP_NODELAY every
+    # answer waits ~40 ms for a delayed ACK (Nagle), like no real Tomcat
+    disable_nagle_algorithm = True
     server_version = "kylin_sim"
     sys_version = ""
     timeout = 120  # idle keep-alive connections are closed after this
