@@ -7,6 +7,7 @@ config is a template filled with their addresses, and assertions say which
 node answered (the simulator stamps X-Kylin-Node on every answer).
 """
 import base64
+import collections
 import fcntl
 import http.client
 import json
@@ -17,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import shutil
@@ -475,3 +477,69 @@ class Httpd:
         except AssertionError as e:
             raise AssertionError(f"{e}\nstatus: {self.members()}\n"
                                  f"error log:\n{self.read_log()[-3000:]}")
+
+
+class Stream:
+    """Background clients for at most `limit` seconds: one thread sending GETs
+    (reads, any member) and one sending queries (query members), back to back,
+    each with `headers` (credentials or a session cookie).  Every request is
+    recorded as (kind, start, end, status, node, error)."""
+
+    KINDS = {"get": ("GET", "/kylin/api/projects", None),
+             "query": ("POST", "/kylin/api/query",
+                       {"sql": "select 1", "project": "learn_kylin"})}
+    Result = collections.namedtuple("Result", "kind start end status node error")
+
+    def __init__(self, h, headers, kinds=("get", "query"), pause=0.01, limit=40.0):
+        self.h = h
+        self.headers = headers
+        self.kinds = kinds
+        self.pause = pause
+        self.limit = limit
+        self.results = []
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.threads = [threading.Thread(target=self.run, args=(k,), daemon=True)
+                        for k in kinds]
+
+    def run(self, kind):
+        method, path, body = self.KINDS[kind]
+        end = time.time() + self.limit
+        while not self.done.is_set() and time.time() < end:
+            t0 = time.time()
+            try:
+                ans = self.h.req(method, path, headers=dict(self.headers), body=body,
+                                 timeout=10)
+                res = self.Result(kind, t0, time.time(), ans.status, ans.node, None)
+            except OSError as e:
+                res = self.Result(kind, t0, time.time(), None, None, repr(e))
+            with self.lock:
+                self.results.append(res)
+            time.sleep(self.pause)
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        for t in self.threads:
+            t.join(15)
+
+    def between(self, t_from, t_to=float("inf")):
+        return [r for r in self.results if t_from <= r.start < t_to]
+
+    @staticmethod
+    def failed(results):
+        return [r for r in results if r.status != 200]
+
+    def report(self, label, phases):
+        """phases: [(name, t_from, t_to)] -> {name: {kind: (failed, total)}}"""
+        out = {}
+        for name, t_from, t_to in phases:
+            rs = self.between(t_from, t_to)
+            out[name] = {k: (len(self.failed([r for r in rs if r.kind == k])),
+                             len([r for r in rs if r.kind == k])) for k in self.kinds}
+        print(f"\n[{label}] failed/total per phase: {out}")
+        return out

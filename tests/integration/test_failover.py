@@ -8,11 +8,11 @@ learned and drops no request.
 Timings are measured on the status page (?format=json, health "down"/"up")
 and printed; run with -s to see them."""
 import collections
-import threading
 import time
 
 import pytest
 
+import harness
 from harness import basic
 
 ADMIN = {"Authorization": basic("ADMIN", "KYLIN")}
@@ -46,67 +46,9 @@ def start_cluster(cluster, profile, specs=NODES, directives=PROBE):
     return h, nodes
 
 
-class Stream:
-    """Background clients for at most `limit` seconds: one thread sending GETs
-    (reads, any member) and one sending queries (query members), back to back.
-    Every request is recorded as (kind, start, end, status, node, error)."""
-
-    KINDS = {"get": ("GET", "/kylin/api/projects", None),
-             "query": ("POST", "/kylin/api/query", QUERY)}
-    Result = collections.namedtuple("Result", "kind start end status node error")
-
-    def __init__(self, h, kinds=("get", "query"), pause=0.01, limit=40.0):
-        self.h = h
-        self.kinds = kinds
-        self.pause = pause
-        self.limit = limit
-        self.results = []
-        self.lock = threading.Lock()
-        self.done = threading.Event()
-        self.threads = [threading.Thread(target=self.run, args=(k,), daemon=True)
-                        for k in kinds]
-
-    def run(self, kind):
-        method, path, body = self.KINDS[kind]
-        end = time.time() + self.limit
-        while not self.done.is_set() and time.time() < end:
-            t0 = time.time()
-            try:
-                ans = self.h.req(method, path, headers=dict(ADMIN), body=body,
-                                 timeout=10)
-                res = self.Result(kind, t0, time.time(), ans.status, ans.node, None)
-            except OSError as e:
-                res = self.Result(kind, t0, time.time(), None, None, repr(e))
-            with self.lock:
-                self.results.append(res)
-            time.sleep(self.pause)
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.done.set()
-        for t in self.threads:
-            t.join(15)
-
-    def between(self, t_from, t_to=float("inf")):
-        return [r for r in self.results if t_from <= r.start < t_to]
-
-    @staticmethod
-    def failed(results):
-        return [r for r in results if r.status != 200]
-
-    def report(self, label, phases):
-        """phases: [(name, t_from, t_to)] -> {name: {kind: (failed, total)}}"""
-        out = {}
-        for name, t_from, t_to in phases:
-            rs = self.between(t_from, t_to)
-            out[name] = {k: (len(self.failed([r for r in rs if r.kind == k])),
-                             len([r for r in rs if r.kind == k])) for k in self.kinds}
-        print(f"\n[{label}] failed/total per phase: {out}")
-        return out
+def Stream(h, **kw):
+    """harness.Stream with the admin's Basic credentials on every request."""
+    return harness.Stream(h, headers=ADMIN, **kw)
 
 
 def health(h, node):
