@@ -16,7 +16,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -104,6 +103,17 @@ def request(port, method, path, headers=None, body=None, timeout=10.0):
         return ans
     finally:
         conn.close()
+
+
+def served_by(h, method, path, n, body=None, headers=None):
+    """Sends the same request n times; every answer must be 200.  Returns a
+    Counter of the nodes that answered."""
+    seen = collections.Counter()
+    for _ in range(n):
+        ans = h.req(method, path, headers=dict(headers or {}), body=body)
+        assert ans.status == 200, ans
+        seen[ans.node] += 1
+    return seen
 
 
 class Memcached:

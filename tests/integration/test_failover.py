@@ -67,12 +67,7 @@ def wait_health(h, node, want, timeout=10.0, poll=0.02):
 
 
 def served_by(h, method, path, n, body=None):
-    seen = collections.Counter()
-    for _ in range(n):
-        ans = h.req(method, path, headers=dict(ADMIN), body=body)
-        assert ans.status == 200, ans
-        seen[ans.node] += 1
-    return seen
+    return harness.served_by(h, method, path, n, body, ADMIN)
 
 
 @pytest.mark.parametrize("profile", ["v4", "v5"])

@@ -46,7 +46,7 @@ def hostile_requests(rng, sid):
     for cv in cookie_values(rng, sid):
         for _ in range(80):
             m, p, a = rng.choice(methods), rng.choice(paths), rng.choice(auths)
-            headers = [f"Host: 127.0.0.1", f"Cookie: {COOKIE}={cv}"]
+            headers = ["Host: 127.0.0.1", f"Cookie: {COOKIE}={cv}"]
             if rng.random() < 0.3:
                 headers.append(f"Cookie: {COOKIE}={rng.choice([sid, 'zz'])}")
             if rng.random() < 0.5:

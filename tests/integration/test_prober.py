@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+import harness
 from harness import basic
 
 ADMIN = {"Authorization": basic("ADMIN", "KYLIN")}
@@ -52,12 +53,7 @@ def start(cluster, profile, specs, directives=PROBE, creds="ADMIN:KYLIN",
 
 
 def served_by(h, method, path, n, body=None, headers=ADMIN):
-    seen = collections.Counter()
-    for _ in range(n):
-        ans = h.req(method, path, headers=dict(headers), body=body)
-        assert ans.status == 200, ans
-        seen[ans.node] += 1
-    return seen
+    return harness.served_by(h, method, path, n, body, headers)
 
 
 def probe_log(node, since=0):

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+import harness
 from harness import basic
 
 ADMIN = {"Authorization": basic("ADMIN", "KYLIN")}
@@ -29,12 +30,7 @@ def start_cluster(cluster, profile, specs, directives=PROBE, creds=True):
 
 
 def served_by(h, method, path, n, body=None, headers=ADMIN):
-    seen = collections.Counter()
-    for _ in range(n):
-        ans = h.req(method, path, headers=dict(headers), body=body)
-        assert ans.status == 200, ans
-        seen[ans.node] += 1
-    return seen
+    return harness.served_by(h, method, path, n, body, headers)
 
 
 FOUR = [("n1", "all", True), ("n2", "job", False), ("n3", "query", False),
