@@ -28,13 +28,19 @@
                         | PROXY_WORKER_STOPPED | PROXY_WORKER_HC_FAIL \
                         | PROXY_WORKER_DRAIN)
 
+/* Members whose tier is remembered for the rest of one request (by their
+ * slot index in the balancer); further members compute it each time. */
+#define KYL_TIER_CACHE 64
+#define KYL_TIER_UNSET (-2)
+
 typedef struct {
     proxy_balancer *b;
     kyl_class_e cls;
     int leader_known;
     int best_tier;
     apr_time_t now;
-    const kyl_srv_conf_t *conf;
+    apr_interval_time_t stale;          /* probe results older are unknown */
+    signed char tiers[KYL_TIER_CACHE];  /* KYL_TIER_UNSET or the tier */
 } kyl_baton_t;
 
 static APR_OPTIONAL_FN_TYPE(proxy_balancer_get_best_worker) *get_best_worker;
@@ -46,16 +52,19 @@ static volatile apr_uint32_t last_no_member_log;
 
 /* ---- member view and tiers -------------------------------------------- */
 
-void kyl_member_view(const kyl_slot_t *slot, apr_time_t now,
-                     const kyl_srv_conf_t *conf, kyl_route_view_t *v,
-                     int *passive_nonquery)
+static apr_interval_time_t stale_after(const kyl_srv_conf_t *conf)
 {
     apr_interval_time_t stale = 3 * kyl_conf_interval(conf) + kyl_conf_timeout(conf);
+
+    return stale < KYL_STALE_MIN ? KYL_STALE_MIN : stale;
+}
+
+static void member_view(const kyl_slot_t *slot, apr_time_t now,
+                        apr_interval_time_t stale, kyl_route_view_t *v,
+                        int *passive_nonquery)
+{
     apr_uint32_t passive = slot->passive_nonquery;
 
-    if (stale < KYL_STALE_MIN) {
-        stale = KYL_STALE_MIN;
-    }
     kyl_route_unpack(slot->route, v);
     if (v->probed && now - slot->last_probe > stale) {
         v->probed = 0;        /* the prober is not running: know nothing */
@@ -63,6 +72,13 @@ void kyl_member_view(const kyl_slot_t *slot, apr_time_t now,
     }
     *passive_nonquery = passive
         && apr_time_sec(now) - (apr_int64_t)passive < KYL_PASSIVE_TTL;
+}
+
+void kyl_member_view(const kyl_slot_t *slot, apr_time_t now,
+                     const kyl_srv_conf_t *conf, kyl_route_view_t *v,
+                     int *passive_nonquery)
+{
+    member_view(slot, now, stale_after(conf), v, passive_nonquery);
 }
 
 int kyl_member_tier(kyl_class_e cls, const kyl_route_view_t *v,
@@ -91,17 +107,37 @@ int kyl_member_tier(kyl_class_e cls, const kyl_route_view_t *v,
     }
 }
 
-static int worker_tier(proxy_balancer *b, proxy_worker *w, const kyl_baton_t *k)
+static int worker_tier(proxy_balancer *b, proxy_worker *w, kyl_baton_t *k)
 {
-    kyl_slot_t *slot = kyl_slot_for(b, w);
+    kyl_slot_t *slot;
     kyl_route_view_t v;
-    int passive;
+    int passive, tier, i = w->s->index;
 
+    if (i >= 0 && i < KYL_TIER_CACHE && k->tiers[i] != KYL_TIER_UNSET) {
+        return k->tiers[i];
+    }
+    slot = kyl_slot_for(b, w);
     if (slot == NULL) {
         return 0;     /* no state table room: behave like byrequests */
     }
-    kyl_member_view(slot, k->now, k->conf, &v, &passive);
-    return kyl_member_tier(k->cls, &v, passive, k->leader_known);
+    member_view(slot, k->now, k->stale, &v, &passive);
+    tier = kyl_member_tier(k->cls, &v, passive, k->leader_known);
+    if (i >= 0 && i < KYL_TIER_CACHE) {
+        k->tiers[i] = (signed char)tier;
+    }
+    return tier;
+}
+
+static void baton_init(kyl_baton_t *k, proxy_balancer *b, request_rec *r,
+                       kyl_class_e cls)
+{
+    k->b = b;
+    k->cls = cls;
+    k->now = apr_time_now();
+    k->stale = stale_after(kyl_conf(r->server));
+    k->best_tier = 1 << 20;
+    k->leader_known = 0;
+    memset(k->tiers, KYL_TIER_UNSET, sizeof(k->tiers));
 }
 
 /* True when some usable member is the job engine's leader right now. */
@@ -118,7 +154,7 @@ static int leader_known(proxy_balancer *b, const kyl_baton_t *k)
         if (slot == NULL || !PROXY_WORKER_IS_USABLE(w)) {
             continue;
         }
-        kyl_member_view(slot, k->now, k->conf, &v, &passive);
+        member_view(slot, k->now, k->stale, &v, &passive);
         if (v.healthy && v.leader == KYL_LEADER_YES) {
             return 1;
         }
@@ -244,11 +280,7 @@ static int class_servable(request_rec *r, const kyl_req_t *req)
     kyl_baton_t k;
     int i;
 
-    k.b = b;
-    k.cls = req->cls;
-    k.now = apr_time_now();
-    k.conf = kyl_conf(r->server);
-    k.leader_known = 0;
+    baton_init(&k, b, r, req->cls);
     for (i = 0; i < b->workers->nelts; i++) {
         proxy_worker *w = APR_ARRAY_IDX(b->workers, i, proxy_worker *);
 
@@ -376,11 +408,7 @@ static proxy_worker *kyl_find(proxy_balancer *b, request_rec *r)
         balancer_of(r, &path);
         req = classify(r, b, path);
     }
-    k.b = b;
-    k.cls = req->cls;
-    k.now = apr_time_now();
-    k.conf = kyl_conf(r->server);
-    k.best_tier = 1 << 20;
+    baton_init(&k, b, r, req->cls);
     k.leader_known = (k.cls == KYL_CLASS_JOB || k.cls == KYL_CLASS_WRITE
                       || k.cls == KYL_CLASS_INTERNAL) && leader_known(b, &k);
     best = sticky_worker(b, req, &k);
