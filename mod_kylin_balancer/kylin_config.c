@@ -456,27 +456,35 @@ const command_rec kyl_cmds[] = {
 
 /* ---- checks over the whole configuration ------------------------------ */
 
-static int member_exists(apr_pool_t *p, server_rec *main_s, const char *name)
+typedef struct {
+    apr_pool_t *p;
+    const char *name;
+} kyl_find_member_t;
+
+static int has_member(void *baton, server_rec *s, proxy_server_conf *pc,
+                      proxy_balancer *b)
 {
-    server_rec *s;
-    int i, j;
+    const kyl_find_member_t *f = baton;
+    int j;
 
-    for (s = main_s; s; s = s->next) {
-        proxy_server_conf *pc = kyl_proxy_conf(s);
-        proxy_balancer *b = pc ? (proxy_balancer *)pc->balancers->elts : NULL;
+    for (j = 0; j < b->workers->nelts; j++) {
+        const char *wn = normalise_url(f->p, kyl_worker_name(
+            APR_ARRAY_IDX(b->workers, j, proxy_worker *)));
 
-        for (i = 0; b && i < pc->balancers->nelts; i++, b++) {
-            proxy_worker **w = (proxy_worker **)b->workers->elts;
-
-            for (j = 0; kyl_balancer_is_kylin(b) && j < b->workers->nelts; j++) {
-                const char *wn = normalise_url(p, kyl_worker_name(w[j]));
-                if (wn && strcasecmp(wn, name) == 0) {
-                    return 1;
-                }
-            }
+        if (wn && strcasecmp(wn, f->name) == 0) {
+            return 1;
         }
     }
     return 0;
+}
+
+static int member_exists(apr_pool_t *p, server_rec *main_s, const char *name)
+{
+    kyl_find_member_t f;
+
+    f.p = p;
+    f.name = name;
+    return kyl_each_balancer(main_s, has_member, &f);
 }
 
 static int check_member_modes(apr_pool_t *p, server_rec *main_s,

@@ -142,6 +142,33 @@ static void log_transitions(const kyl_task_t *task, const kyl_route_view_t *o,
 
 /* ---- the credentials gate ----------------------------------------------- */
 
+typedef struct {
+    const kyl_cred_gate_t *g;
+    apr_time_t until;
+    apr_interval_time_t backoff;
+} kyl_mark_t;
+
+static int mark_balancer(void *baton, server_rec *s, proxy_server_conf *pc,
+                         proxy_balancer *b)
+{
+    const kyl_mark_t *m = baton;
+    const char *auth = kyl_conf(s)->probe_auth;
+    int j;
+
+    for (j = 0; auth && strcmp(auth, m->g->auth) == 0 && j < b->workers->nelts;
+         j++) {
+        kyl_slot_t *slot = kyl_slot_for(b, APR_ARRAY_IDX(b->workers, j,
+                                                         proxy_worker *));
+        if (slot) {
+            kyl_slot_write_begin(slot);
+            slot->cred_blocked_until = m->until;
+            slot->cred_backoff = m->backoff;
+            kyl_slot_write_end(slot);
+        }
+    }
+    return 0;
+}
+
 /* Marks every member probed with these credentials as refused until
  * `until` in shared memory: the status page shows it, and the prober of the
  * next generation (graceful restart) keeps to it.  Watchdog thread only
@@ -149,29 +176,12 @@ static void log_transitions(const kyl_task_t *task, const kyl_route_view_t *o,
 static void mark_members(kyl_prober_t *pr, const kyl_cred_gate_t *g,
                          apr_time_t until, apr_interval_time_t backoff)
 {
-    server_rec *s;
-    int i, j;
+    kyl_mark_t m;
 
-    for (s = pr->s; s; s = s->next) {
-        proxy_server_conf *pc = kyl_proxy_conf(s);
-        const char *auth = kyl_conf(s)->probe_auth;
-
-        for (i = 0; pc && auth && strcmp(auth, g->auth) == 0
-                    && i < pc->balancers->nelts; i++) {
-            proxy_balancer *b = &APR_ARRAY_IDX(pc->balancers, i, proxy_balancer);
-
-            for (j = 0; kyl_balancer_is_kylin(b) && j < b->workers->nelts; j++) {
-                kyl_slot_t *slot = kyl_slot_for(b, APR_ARRAY_IDX(b->workers, j,
-                                                                 proxy_worker *));
-                if (slot) {
-                    kyl_slot_write_begin(slot);
-                    slot->cred_blocked_until = until;
-                    slot->cred_backoff = backoff;
-                    kyl_slot_write_end(slot);
-                }
-            }
-        }
-    }
+    m.g = g;
+    m.until = until;
+    m.backoff = backoff;
+    kyl_each_balancer(pr->s, mark_balancer, &m);
 }
 
 /* Asks the watchdog thread to mark the members (next tick). */
@@ -414,30 +424,24 @@ static void schedule(kyl_prober_t *pr, server_rec *s, proxy_balancer *b,
     }
 }
 
+static int tick_balancer(void *baton, server_rec *s, proxy_server_conf *pc,
+                         proxy_balancer *b)
+{
+    kyl_prober_t *pr = baton;
+    apr_time_t now = apr_time_now();
+    int j;
+
+    kyl_sync_balancer(b, s, pc);
+    for (j = 0; j < b->workers->nelts; j++) {
+        schedule(pr, s, b, APR_ARRAY_IDX(b->workers, j, proxy_worker *), now);
+    }
+    return 0;
+}
+
 static void tick(kyl_prober_t *pr)
 {
-    apr_time_t now = apr_time_now();
-    server_rec *s;
-    int i, j;
-
     flush_marks(pr);
-
-    for (s = pr->s; s; s = s->next) {
-        proxy_server_conf *pc = kyl_proxy_conf(s);
-
-        for (i = 0; pc && i < pc->balancers->nelts; i++) {
-            proxy_balancer *b = &APR_ARRAY_IDX(pc->balancers, i, proxy_balancer);
-
-            if (!kyl_balancer_is_kylin(b)) {
-                continue;
-            }
-            kyl_sync_balancer(b, s, pc);
-            for (j = 0; j < b->workers->nelts; j++) {
-                schedule(pr, s, b, APR_ARRAY_IDX(b->workers, j, proxy_worker *),
-                         now);
-            }
-        }
-    }
+    kyl_each_balancer(pr->s, tick_balancer, pr);
 }
 
 static apr_status_t watchdog_cb(int state, void *data, apr_pool_t *pool)
@@ -479,22 +483,10 @@ static apr_status_t watchdog_cb(int state, void *data, apr_pool_t *pool)
     return APR_SUCCESS;
 }
 
-static int any_kylin_balancer(server_rec *main_s)
+static int found(void *baton, server_rec *s, proxy_server_conf *pc,
+                 proxy_balancer *b)
 {
-    server_rec *s;
-    int i;
-
-    for (s = main_s; s; s = s->next) {
-        proxy_server_conf *pc = kyl_proxy_conf(s);
-
-        for (i = 0; pc && i < pc->balancers->nelts; i++) {
-            if (kyl_balancer_is_kylin(&APR_ARRAY_IDX(pc->balancers, i,
-                                                     proxy_balancer))) {
-                return 1;
-            }
-        }
-    }
-    return 0;
+    return 1;
 }
 
 apr_status_t kyl_probe_post_config(apr_pool_t *pconf, server_rec *s)
@@ -503,7 +495,7 @@ apr_status_t kyl_probe_post_config(apr_pool_t *pconf, server_rec *s)
     kyl_prober_t *pr;
     apr_status_t rv;
 
-    if (!any_kylin_balancer(s)) {
+    if (!kyl_each_balancer(s, found, NULL)) {
         return APR_SUCCESS;
     }
     wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);

@@ -72,36 +72,43 @@ static void collect_member(request_rec *r, proxy_balancer *b, proxy_worker *w,
                    : "usable";
 }
 
+typedef struct {
+    request_rec *r;
+    apr_array_header_t *out;        /* of kyl_balancer_info_t */
+    apr_hash_t *seen;               /* virtual hosts repeat balancers */
+} kyl_collect_t;
+
+static int collect_balancer(void *baton, server_rec *s, proxy_server_conf *pc,
+                            proxy_balancer *b)
+{
+    kyl_collect_t *c = baton;
+    kyl_balancer_info_t *bi;
+    int j;
+
+    if (apr_hash_get(c->seen, b->s->name, APR_HASH_KEY_STRING)) {
+        return 0;
+    }
+    apr_hash_set(c->seen, b->s->name, APR_HASH_KEY_STRING, b);
+    bi = apr_array_push(c->out);
+    bi->name = b->s->name;
+    bi->members = apr_array_make(c->r->pool, b->workers->nelts,
+                                 sizeof(kyl_member_info_t));
+    for (j = 0; j < b->workers->nelts; j++) {
+        collect_member(c->r, b, APR_ARRAY_IDX(b->workers, j, proxy_worker *),
+                       kyl_conf(s), bi->members);
+    }
+    return 0;
+}
+
 static apr_array_header_t *collect(request_rec *r)
 {
-    apr_array_header_t *out = apr_array_make(r->pool, 2, sizeof(kyl_balancer_info_t));
-    apr_hash_t *seen = apr_hash_make(r->pool);
-    server_rec *s;
-    int i, j;
+    kyl_collect_t c;
 
-    for (s = ap_server_conf; s; s = s->next) {
-        proxy_server_conf *pc = kyl_proxy_conf(s);
-
-        for (i = 0; pc && i < pc->balancers->nelts; i++) {
-            proxy_balancer *b = &APR_ARRAY_IDX(pc->balancers, i, proxy_balancer);
-            kyl_balancer_info_t *bi;
-
-            if (!kyl_balancer_is_kylin(b) || apr_hash_get(seen, b->s->name,
-                                                          APR_HASH_KEY_STRING)) {
-                continue;
-            }
-            apr_hash_set(seen, b->s->name, APR_HASH_KEY_STRING, b);
-            bi = apr_array_push(out);
-            bi->name = b->s->name;
-            bi->members = apr_array_make(r->pool, b->workers->nelts,
-                                         sizeof(kyl_member_info_t));
-            for (j = 0; j < b->workers->nelts; j++) {
-                collect_member(r, b, APR_ARRAY_IDX(b->workers, j, proxy_worker *),
-                               kyl_conf(s), bi->members);
-            }
-        }
-    }
-    return out;
+    c.r = r;
+    c.out = apr_array_make(r->pool, 2, sizeof(kyl_balancer_info_t));
+    c.seen = apr_hash_make(r->pool);
+    kyl_each_balancer(ap_server_conf, collect_balancer, &c);
+    return c.out;
 }
 
 static const char *health_name(const kyl_member_info_t *m)

@@ -51,10 +51,10 @@ static int kyl_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     return kyl_config_check(pconf, s);
 }
 
-static int count_members(server_rec *main_s)
+int kyl_each_balancer(server_rec *main_s, kyl_balancer_fn *fn, void *baton)
 {
     server_rec *s;
-    int i, n = 0;
+    int i, rv;
 
     for (s = main_s; s; s = s->next) {
         proxy_server_conf *pc = kyl_proxy_conf(s);
@@ -62,47 +62,50 @@ static int count_members(server_rec *main_s)
         for (i = 0; pc && i < pc->balancers->nelts; i++) {
             proxy_balancer *b = &APR_ARRAY_IDX(pc->balancers, i, proxy_balancer);
 
-            if (kyl_balancer_is_kylin(b)) {
-                n += b->workers->nelts + (b->growth > 0 ? b->growth : 0);
+            if (kyl_balancer_is_kylin(b) && (rv = fn(baton, s, pc, b)) != 0) {
+                return rv;
             }
         }
     }
-    return n;
+    return 0;
+}
+
+static int count_members(void *baton, server_rec *s, proxy_server_conf *pc,
+                         proxy_balancer *b)
+{
+    *(int *)baton += b->workers->nelts + (b->growth > 0 ? b->growth : 0);
+    return 0;
 }
 
 /* Gives every configured member its state slot in the parent, so children
  * inherit worker->context already set. */
-static void bind_members(server_rec *main_s)
+static int bind_members(void *baton, server_rec *s, proxy_server_conf *pc,
+                        proxy_balancer *b)
 {
-    server_rec *s;
-    int i, j;
+    int j;
 
-    for (s = main_s; s; s = s->next) {
-        proxy_server_conf *pc = kyl_proxy_conf(s);
-
-        for (i = 0; pc && i < pc->balancers->nelts; i++) {
-            proxy_balancer *b = &APR_ARRAY_IDX(pc->balancers, i, proxy_balancer);
-
-            for (j = 0; kyl_balancer_is_kylin(b) && j < b->workers->nelts; j++) {
-                kyl_slot_for(b, APR_ARRAY_IDX(b->workers, j, proxy_worker *));
-            }
-        }
+    for (j = 0; j < b->workers->nelts; j++) {
+        kyl_slot_for(b, APR_ARRAY_IDX(b->workers, j, proxy_worker *));
     }
+    return 0;
 }
 
 static int kyl_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp, server_rec *s)
 {
+    int members = 0;
+
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
     sync_balancer = (kyl_sync_fn *)dlsym(RTLD_DEFAULT, "ap_proxy_sync_balancer");
+    kyl_each_balancer(s, count_members, &members);
     if (kyl_route_post_config(s) != APR_SUCCESS
-        || kyl_shm_init(pconf, s, count_members(s)) != APR_SUCCESS
+        || kyl_shm_init(pconf, s, members) != APR_SUCCESS
         || kyl_probe_post_config(pconf, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    bind_members(s);
+    kyl_each_balancer(s, bind_members, NULL);
     return OK;
 }
 

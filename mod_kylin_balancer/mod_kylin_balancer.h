@@ -98,6 +98,13 @@ int kyl_config_check(apr_pool_t *pconf, server_rec *s);
 /* ---- mod_proxy access without link-time dependencies ------------------ */
 proxy_server_conf *kyl_proxy_conf(const server_rec *s);
 int kyl_balancer_is_kylin(const proxy_balancer *b);
+
+/* Calls fn for every lbmethod=kylin balancer of every server, main server
+ * first (a virtual host holds copies of the main server's balancers); stops
+ * at the first non-zero result and returns it. */
+typedef int kyl_balancer_fn(void *baton, server_rec *s, proxy_server_conf *pc,
+                            proxy_balancer *b);
+int kyl_each_balancer(server_rec *main_s, kyl_balancer_fn *fn, void *baton);
 /* Name of a worker as BalancerMember wrote it (name_ex or name). */
 const char *kyl_worker_name(const proxy_worker *w);
 void kyl_sync_balancer(proxy_balancer *b, server_rec *s, proxy_server_conf *c);
