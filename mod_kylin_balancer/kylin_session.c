@@ -149,7 +149,8 @@ static int open_record(request_rec *r, kyl_sreq_t *s, const char *key,
 
     if (kyl_open(r->pool, s->conf->keyring, key, strlen(key), val, len,
                  &plain, &plen, &used_prev) != APR_SUCCESS
-        || kyl_session_decode(r->pool, plain, plen, &s->sess) != APR_SUCCESS) {
+        || kyl_session_decode(r->pool, plain, plen, &s->sess) != APR_SUCCESS
+        || s->sess->credential == NULL || s->sess->user == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, KYL_LOG_PREFIX
                       "session record for cookie %s failed authentication or "
                       "decoding: treated as no session", masked(r->pool, s->id));
@@ -174,7 +175,8 @@ static int cached(request_rec *r, kyl_sreq_t *s)
                            &plen, &s->cas)) {
         return 0;
     }
-    return kyl_session_decode(r->pool, plain, plen, &s->sess) == APR_SUCCESS;
+    return kyl_session_decode(r->pool, plain, plen, &s->sess) == APR_SUCCESS
+        && s->sess->credential != NULL && s->sess->user != NULL;
 }
 
 /* Fetches the record under the current key, then (during a key rotation)
