@@ -4,7 +4,7 @@
 set -e
 PKGS="apache2 apache2-dev memcached libmemcached-dev libmemcached-tools
       libjansson-dev libxml2-dev libssl-dev check pkg-config make gcc
-      python3 python3-pytest curl $*"
+      python3 python3-pytest curl procps $*"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
