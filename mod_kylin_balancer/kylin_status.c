@@ -2,6 +2,7 @@
  * members with what the prober learned, as HTML for people and as JSON
  * (?format=json) or XML (?format=xml, libxml2's xmlTextWriter) for
  * machines.  It reads shared memory only: no probing, no locks. */
+#include <unistd.h>
 #include <jansson.h>
 #include <libxml/xmlwriter.h>
 #include "apr_strings.h"
@@ -10,6 +11,7 @@
 
 #include "mod_kylin_balancer.h"
 #include "kyl_store.h"
+#include "kyl_duration.h"
 
 typedef struct {
     const char *name;
@@ -332,23 +334,53 @@ static const char html_head[] =
     "<title>Kylin balancer status</title><style>"
     "body{font-family:sans-serif;margin:1.5em;color:#222}"
     "table{border-collapse:collapse;margin-bottom:1.5em}"
-    "th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;font-size:90%}"
+    "th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;font-size:90%;"
+    "white-space:nowrap}td.err{white-space:normal;max-width:28em}"
+    ".sum{color:#444;margin:.2em 0 .6em}"
     "th{background:#eee}.up{background:#d9f2d9}.down{background:#f8d0d0}"
     ".unknown{background:#f4f0d0}.badge{border-radius:.6em;padding:0 .5em;"
     "background:#ddd}.lead{background:#ffd76b}.err{color:#a00}"
     "</style></head><body>\n<h1>Kylin balancer status</h1>\n";
 
-static void html_member(request_rec *r, const kyl_member_info_t *m)
+/* "17:25:59, 0.3 s ago" (GMT, as httpd's logs by default). */
+static const char *ago_text(apr_pool_t *p, apr_time_t t, apr_time_t now)
+{
+    apr_time_exp_t tm;
+
+    if (t == 0) {
+        return "never";
+    }
+    apr_time_exp_gmt(&tm, t);
+    return apr_psprintf(p, "%02d:%02d:%02d, %.1f s ago", tm.tm_hour, tm.tm_min,
+                        tm.tm_sec, (double)(now - t) / APR_USEC_PER_SEC);
+}
+
+static const char *health_text(apr_pool_t *p, const kyl_member_info_t *m)
+{
+    apr_time_exp_t tm;
+
+    if (!m->v.probed || m->v.healthy || m->snap.last_change == 0) {
+        return health_name(m);
+    }
+    apr_time_exp_gmt(&tm, m->snap.last_change);
+    return apr_psprintf(p, "down since %02d:%02d:%02d (%u failed probe%s)",
+                        tm.tm_hour, tm.tm_min, tm.tm_sec, m->snap.failures,
+                        m->snap.failures == 1 ? "" : "s");
+}
+
+static void html_member(request_rec *r, const kyl_member_info_t *m,
+                        apr_time_t now)
 {
     apr_pool_t *p = r->pool;
     int c;
 
-    ap_rprintf(r, "<tr class=\"%s\"><td>%s</td><td>%s</td><td>%s %s</td>"
+    ap_rprintf(r, "<tr class=\"%s\"><td>%s</td><td>%s</td><td>%s</td>"
                "<td><span class=\"badge\">%s</span>%s</td><td>%s</td>"
-               "<td>%s</td><td>%s</td><td class=\"err\">%s%s%s</td>"
+               "<td>%s</td><td title=\"%s\">%s</td><td class=\"err\">%s%s%s</td>"
                "<td>%" APR_SIZE_T_FMT "</td>",
-               health_name(m), ap_escape_html(p, m->name), health_name(m),
-               kyl_gen_name(m->v.gen), ap_escape_html(p, m->snap.version),
+               health_name(m), ap_escape_html(p, m->name), health_text(p, m),
+               m->snap.version[0] ? ap_escape_html(p, m->snap.version)
+                                  : kyl_gen_name(m->v.gen),
                ap_escape_html(p, mode_text(p, m)),
                m->passive_nonquery ? " (refused queries)" : "",
                m->v.leader == KYL_LEADER_YES
@@ -356,6 +388,7 @@ static void html_member(request_rec *r, const kyl_member_info_t *m)
                    : kyl_leader_name(m->v.leader),
                ap_escape_html(p, m->flags),
                ap_escape_html(p, time_text(p, m->snap.last_probe)),
+               ap_escape_html(p, ago_text(p, m->snap.last_probe, now)),
                ap_escape_html(p, m->snap.error),
                m->snap.cluster_error[0] ? " " : "",
                ap_escape_html(p, m->snap.cluster_error), m->busy);
@@ -363,6 +396,29 @@ static void html_member(request_rec *r, const kyl_member_info_t *m)
         ap_rprintf(r, "<td>%u</td>", m->snap.counts[c]);
     }
     ap_rputs("</tr>\n", r);
+}
+
+/* "3 members, 2 usable: query 1, job and writes 2, reads 2" */
+static void html_summary(request_rec *r, const kyl_balancer_info_t *b)
+{
+    static const kyl_class_e classes[] = { KYL_CLASS_QUERY, KYL_CLASS_JOB,
+                                           KYL_CLASS_READ };
+    int n[3] = { 0, 0, 0 }, usable = 0, i, c;
+
+    for (i = 0; i < b->members->nelts; i++) {
+        const kyl_member_info_t *m = &APR_ARRAY_IDX(b->members, i, kyl_member_info_t);
+
+        if (!m->usable || (m->v.probed && !m->v.healthy)) {
+            continue;
+        }
+        usable++;
+        for (c = 0; c < 3; c++) {
+            n[c] += kyl_member_tier(classes[c], &m->v, m->passive_nonquery, 0) >= 0;
+        }
+    }
+    ap_rprintf(r, "<p class=\"sum\">%d member%s, %d usable: query %d, "
+               "job and metadata-write %d, read %d</p>\n", b->members->nelts,
+               b->members->nelts == 1 ? "" : "s", usable, n[0], n[1], n[2]);
 }
 
 static void html_sessions(request_rec *r)
@@ -397,31 +453,39 @@ static void html_sessions(request_rec *r)
 
 static void render_html(request_rec *r, apr_array_header_t *bals)
 {
+    const kyl_srv_conf_t *conf = kyl_conf(r->server);
+    apr_time_t now = apr_time_now();
+    char iv[24], to[24];
     int i, j, c;
 
     ap_set_content_type(r, "text/html; charset=utf-8");
     ap_rputs(html_head, r);
-    if (apr_table_get(r->subprocess_env, "QUERY_STRING") == NULL && r->args
-        && strstr(r->args, "refresh")) {
+    if (r->args && strstr(r->args, "refresh")) {
         ap_rputs("<meta http-equiv=\"refresh\" content=\"5\">\n", r);
     }
     for (i = 0; i < bals->nelts; i++) {
         kyl_balancer_info_t *b = &APR_ARRAY_IDX(bals, i, kyl_balancer_info_t);
 
-        ap_rprintf(r, "<h2>%s</h2>\n<table><tr><th>member</th><th>health</th>"
+        ap_rprintf(r, "<h2>%s</h2>\n", ap_escape_html(r->pool, b->name));
+        html_summary(r, b);
+        ap_rprintf(r, "<table><tr><th>member</th><th>health</th>"
                    "<th>Kylin</th><th>mode</th><th>leader</th><th>httpd</th>"
-                   "<th>last probe</th><th>error</th><th>in flight</th>",
-                   ap_escape_html(r->pool, b->name));
+                   "<th>last probe</th><th>error</th><th>in flight</th>");
         for (c = 0; c < KYL_CLASS_COUNT; c++) {
             ap_rprintf(r, "<th>%s</th>", kyl_class_name((kyl_class_e)c));
         }
         ap_rputs("</tr>\n", r);
         for (j = 0; j < b->members->nelts; j++) {
-            html_member(r, &APR_ARRAY_IDX(b->members, j, kyl_member_info_t));
+            html_member(r, &APR_ARRAY_IDX(b->members, j, kyl_member_info_t), now);
         }
         ap_rputs("</table>\n", r);
     }
     html_sessions(r);
+    ap_rprintf(r, "<p class=\"sum\">probes every %s, timeout %s; page made "
+               "%s by process %d</p>\n",
+               kyl_duration_format(kyl_conf_interval(conf), iv, sizeof(iv)),
+               kyl_duration_format(kyl_conf_timeout(conf), to, sizeof(to)),
+               ap_escape_html(r->pool, time_text(r->pool, now)), (int)getpid());
     ap_rputs("<p><a href=\"?format=json\">JSON</a> &middot; "
              "<a href=\"?format=xml\">XML</a> &middot; "
              "<a href=\"?refresh\">auto-refresh</a></p></body></html>\n", r);
