@@ -314,11 +314,8 @@ static int kyl_handler(request_rec *r)
                            "clients (see KylinAllowInternal)");
     }
     if (!class_servable(r, req)) {
-        apr_uint32_t now = (apr_uint32_t)apr_time_sec(r->request_time);
-        apr_uint32_t last = apr_atomic_read32(&last_no_member_log);
-
-        if (now - last >= KYL_NO_MEMBER_LOG_EVERY
-            && apr_atomic_cas32(&last_no_member_log, now, last) == last) {
+        if (kyl_log_due(&last_no_member_log, KYL_NO_MEMBER_LOG_EVERY,
+                        r->request_time)) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, KYL_LOG_PREFIX
                           "%s: no usable member for %s requests",
                           req->balancer->s->name, kyl_class_name(req->cls));

@@ -79,12 +79,7 @@ static const char *route_cookie(const kyl_srv_conf_t *c, apr_pool_t *p)
 /* 8 hex chars naming a member in the route cookie (not its address). */
 static const char *route_of(const char *worker, char buf[9])
 {
-    apr_uint32_t h = 2166136261u;
-
-    for (; *worker; worker++) {
-        h = (h ^ (unsigned char)*worker) * 16777619u;
-    }
-    apr_snprintf(buf, 9, "%08x", h);
+    apr_snprintf(buf, 9, "%08x", kyl_hash32(worker));
     return buf;
 }
 
@@ -96,11 +91,7 @@ static const char *masked(apr_pool_t *p, const char *secret)
 
 static void store_trouble(request_rec *r, apr_status_t rv, const char *what)
 {
-    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
-    apr_uint32_t last = apr_atomic_read32(&last_warn);
-
-    if (now - last >= KYL_WARN_EVERY
-        && apr_atomic_cas32(&last_warn, now, last) == last) {
+    if (kyl_log_due(&last_warn, KYL_WARN_EVERY, apr_time_now())) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, KYL_LOG_PREFIX
                       "session store (%s) unavailable while %s: sessions that "
                       "cannot be read act as none, logins fall back to "

@@ -4,6 +4,7 @@
  * for the map of the other files. */
 #include <dlfcn.h>
 #include "apr_strings.h"
+#include "apr_atomic.h"
 #include "http_core.h"
 #include "ap_provider.h"
 
@@ -25,6 +26,14 @@ proxy_server_conf *kyl_proxy_conf(const server_rec *s)
         proxy_mod = ap_find_linked_module("mod_proxy.c");
     }
     return proxy_mod ? ap_get_module_config(s->module_config, proxy_mod) : NULL;
+}
+
+int kyl_log_due(volatile apr_uint32_t *last, apr_uint32_t every, apr_time_t now)
+{
+    apr_uint32_t sec = (apr_uint32_t)apr_time_sec(now);
+    apr_uint32_t seen = apr_atomic_read32(last);
+
+    return sec - seen >= every && apr_atomic_cas32(last, sec, seen) == seen;
 }
 
 int kyl_balancer_is_kylin(const proxy_balancer *b)

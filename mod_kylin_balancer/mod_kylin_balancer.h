@@ -95,6 +95,10 @@ void *kyl_merge_srv_conf(apr_pool_t *p, void *basev, void *addv);
 /* Cross-directive checks for check_config (so configtest catches them). */
 int kyl_config_check(apr_pool_t *pconf, server_rec *s);
 
+/* 1 at most once every `every` seconds per process for one `last` stamp,
+ * whatever the number of threads asking: rate-limits a log line. */
+int kyl_log_due(volatile apr_uint32_t *last, apr_uint32_t every, apr_time_t now);
+
 /* ---- mod_proxy access without link-time dependencies ------------------ */
 proxy_server_conf *kyl_proxy_conf(const server_rec *s);
 int kyl_balancer_is_kylin(const proxy_balancer *b);

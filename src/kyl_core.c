@@ -42,6 +42,16 @@ const char *kyl_leader_name(kyl_leader_e l)
     }
 }
 
+apr_uint32_t kyl_hash32(const char *s)
+{
+    apr_uint32_t h = 2166136261u;
+
+    for (; *s; s++) {
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    }
+    return h;
+}
+
 /* Matches one word of a mode list against a known name. */
 static int word_is(const char *w, apr_size_t n, const char *name)
 {

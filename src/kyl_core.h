@@ -59,6 +59,10 @@ const char *kyl_leader_name(kyl_leader_e l);    /* "yes", "no", "n/a", "unknown"
  * ignored.  Returns APR_EINVAL when no known word is present. */
 apr_status_t kyl_mode_parse(const char *s, kyl_mode_e *mode);
 
+/* FNV-1a over a NUL-terminated string: a cheap, stable 32-bit hash for
+ * spreading keys (cache slots, route cookie names); not for security. */
+apr_uint32_t kyl_hash32(const char *s);
+
 /* Logging from the core goes through one callback that the httpd glue maps
  * to ap_log_error(); levels are syslog's (3 = error ... 7 = debug). */
 typedef void kyl_log_fn(void *baton, int level, apr_status_t rv,

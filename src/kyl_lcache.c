@@ -67,12 +67,7 @@ apr_status_t kyl_lcache_create(kyl_lcache_t **out, apr_pool_t *p, int slots)
 
 static kyl_lcache_entry_t *slot_of(kyl_lcache_t *c, const char *key)
 {
-    apr_uint32_t h = 2166136261u;
-
-    for (; *key; key++) {
-        h = (h ^ (unsigned char)*key) * 16777619u;
-    }
-    return &c->slots[h % (apr_uint32_t)c->n];
+    return &c->slots[kyl_hash32(key) % (apr_uint32_t)c->n];
 }
 
 int kyl_lcache_get(kyl_lcache_t *c, apr_pool_t *p, const char *key,

@@ -101,6 +101,15 @@ START_TEST(duration_format)
 }
 END_TEST
 
+START_TEST(hash32_fnv1a)
+{
+    /* published FNV-1a 32-bit test values */
+    ck_assert_uint_eq(kyl_hash32(""), 0x811c9dc5u);
+    ck_assert_uint_eq(kyl_hash32("a"), 0xe40c292cu);
+    ck_assert_uint_eq(kyl_hash32("foobar"), 0xbf9cf968u);
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
     Suite *s = suite_create("kyl_core");
@@ -111,6 +120,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, names);
     tcase_add_loop_test(tc, duration_table, 0, KYL_ARRAY_LEN(dur_cases));
     tcase_add_test(tc, duration_format);
+    tcase_add_test(tc, hash32_fnv1a);
     suite_add_tcase(s, tc);
     return s;
 }
