@@ -167,42 +167,6 @@ static void unquote(const char **v, apr_size_t *n)
     }
 }
 
-apr_status_t kyl_cookie_get(apr_pool_t *p, const char *header,
-                            const char *name, const char **value)
-{
-    const char *pos = header, *found = NULL;
-    apr_size_t nlen, flen = 0;
-    kyl_crumb_t c;
-
-    *value = NULL;
-    if (name == NULL || (nlen = strlen(name)) == 0) {
-        return APR_EINVAL;
-    }
-    if (header == NULL) {
-        return APR_NOTFOUND;
-    }
-    while (next_crumb(&pos, &c)) {
-        const char *v = c.val;
-        apr_size_t vlen = c.vlen;
-
-        if (!crumb_is(&c, name, nlen)) {
-            continue;
-        }
-        unquote(&v, &vlen);
-        if (vlen == 0 || vlen > KYL_COOKIE_MAX || has_ctl(v, vlen)
-            || (found && (flen != vlen || memcmp(found, v, vlen) != 0))) {
-            return APR_EINVAL;
-        }
-        found = v;
-        flen = vlen;
-    }
-    if (found == NULL) {
-        return APR_NOTFOUND;
-    }
-    *value = apr_pstrmemdup(p, found, flen);
-    return APR_SUCCESS;
-}
-
 /* Appends a crumb to the header being rebuilt at *w (out is its start). */
 static void append(char *out, char **w, const char *a, apr_size_t alen,
                    const char *b, apr_size_t blen)
@@ -218,6 +182,81 @@ static void append(char *out, char **w, const char *a, apr_size_t alen,
         memcpy(*w, b, blen);
         *w += blen;
     }
+}
+
+/* One pass over header for every name at once: get's verdict per name,
+ * and (when rest is not NULL) the header without any of them.  The output
+ * buffer is taken only when a crumb is kept: a header carrying nothing but
+ * the balancer's cookie costs no allocation. */
+void kyl_cookie_take(apr_pool_t *p, const char *header, int n,
+                     const char *const *names, const char **values,
+                     apr_status_t *status, const char **rest)
+{
+    const char *pos = header, *found[KYL_COOKIE_TAKE_MAX];
+    apr_size_t nlen[KYL_COOKIE_TAKE_MAX], flen[KYL_COOKIE_TAKE_MAX];
+    char *out = NULL, *w = NULL;
+    kyl_crumb_t c;
+    int i;
+
+    n = n < 0 ? 0 : (n > KYL_COOKIE_TAKE_MAX ? KYL_COOKIE_TAKE_MAX : n);
+    for (i = 0; i < n; i++) {
+        nlen[i] = names[i] ? strlen(names[i]) : 0;
+        status[i] = nlen[i] ? APR_NOTFOUND : APR_EINVAL;
+        values[i] = found[i] = NULL;
+        flen[i] = 0;
+    }
+    while (pos != NULL && next_crumb(&pos, &c)) {
+        for (i = 0; i < n; i++) {
+            if (nlen[i] && crumb_is(&c, names[i], nlen[i])) {
+                break;
+            }
+        }
+        if (i < n) {
+            const char *v = c.val;
+            apr_size_t vlen = c.vlen;
+
+            unquote(&v, &vlen);
+            if (status[i] == APR_EINVAL) {
+                continue;
+            }
+            if (vlen == 0 || vlen > KYL_COOKIE_MAX || has_ctl(v, vlen)
+                || (found[i] && (flen[i] != vlen
+                                 || memcmp(found[i], v, vlen) != 0))) {
+                status[i] = APR_EINVAL;
+                continue;
+            }
+            found[i] = v;
+            flen[i] = vlen;
+            status[i] = APR_SUCCESS;
+        }
+        else if (rest != NULL && c.len > 0) {
+            if (out == NULL) {
+                /* each separator grows to at most "; ", crumbs only shrink */
+                w = out = apr_palloc(p, 2 * strlen(header) + 1);
+            }
+            append(out, &w, c.text, c.len, NULL, 0);
+        }
+    }
+    for (i = 0; i < n; i++) {
+        if (status[i] == APR_SUCCESS) {
+            values[i] = apr_pstrmemdup(p, found[i], flen[i]);
+        }
+    }
+    if (rest != NULL) {
+        if (out != NULL) {
+            *w = '\0';
+        }
+        *rest = out;
+    }
+}
+
+apr_status_t kyl_cookie_get(apr_pool_t *p, const char *header,
+                            const char *name, const char **value)
+{
+    apr_status_t rv;
+
+    kyl_cookie_take(p, header, 1, &name, value, &rv, NULL);
+    return rv;
 }
 
 /* Rebuilds header as "a=1; b=2" without the cookies called name (none when
@@ -255,10 +294,25 @@ static const char *rebuild(apr_pool_t *p, const char *header, const char *name,
 const char *kyl_cookie_strip(apr_pool_t *p, const char *header,
                              const char *name)
 {
+    const char *rest, *value;
+    apr_status_t rv;
+
     if (name != NULL && *name == '\0') {
         name = NULL;
     }
-    return rebuild(p, header, name, NULL);
+    kyl_cookie_take(p, header, name ? 1 : 0, &name, &value, &rv, &rest);
+    return rest;
+}
+
+const char *kyl_cookie_append(apr_pool_t *p, const char *header,
+                              const char *name, const char *value)
+{
+    if (name == NULL || !is_token(name, strlen(name)) || value == NULL
+        || !is_cookie_value(value)) {
+        return NULL;
+    }
+    return header ? apr_pstrcat(p, header, "; ", name, "=", value, NULL)
+                  : apr_pstrcat(p, name, "=", value, NULL);
 }
 
 const char *kyl_cookie_put(apr_pool_t *p, const char *header,

@@ -36,6 +36,23 @@ const char *kyl_cookie_strip(apr_pool_t *p, const char *header,
 const char *kyl_cookie_put(apr_pool_t *p, const char *header,
                            const char *name, const char *value);
 
+/* Appends name=value to header (NULL: none) without looking at what the
+ * header holds: for a caller that has just taken every cookie of that name
+ * out with kyl_cookie_take.  NULL when name or value is not valid, as for
+ * kyl_cookie_put. */
+const char *kyl_cookie_append(apr_pool_t *p, const char *header,
+                              const char *name, const char *value);
+
+/* kyl_cookie_get for up to KYL_COOKIE_TAKE_MAX names and kyl_cookie_strip
+ * of all of them, in one pass over header: status[i] and values[i] are
+ * what kyl_cookie_get(names[i]) returns; *rest (when rest is not NULL) is
+ * the header without any of these cookies, NULL when nothing is left.  A
+ * NULL or empty names[i] matches nothing and gets APR_EINVAL. */
+#define KYL_COOKIE_TAKE_MAX 4
+void kyl_cookie_take(apr_pool_t *p, const char *header, int n,
+                     const char *const *names, const char **values,
+                     apr_status_t *status, const char **rest);
+
 /* Builds a Set-Cookie value: "name=value; Path=/; HttpOnly; SameSite=Lax"
  * + "; Secure" when secure; max_age < 0 omits Max-Age, 0 expires the cookie
  * ("Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"), > 0 appends

@@ -5,7 +5,8 @@
  * of exactly its length plus NUL (an embedded NUL ends it early, as in
  * httpd), so ASan catches a read past the terminator.  Checks
  * the invariants the request path relies on: what strip removed, get no
- * longer finds; what put set, get finds; nothing put or made carries CR/LF. */
+ * longer finds; what put set, get finds; nothing put or made carries CR/LF;
+ * taking two names in one pass agrees with get and strip of each. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +30,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void check_cookie_request(apr_pool_t *p, const char *header,
                                  const char *name)
 {
-    const char *v, *out;
+    const char *v, *out, *first;
     apr_status_t rv = kyl_cookie_get(p, header, name, &v);
 
+    first = v;
     if (rv == APR_SUCCESS && (v == NULL || strlen(v) > KYL_COOKIE_MAX)) {
         abort();
     }
@@ -43,6 +45,17 @@ static void check_cookie_request(apr_pool_t *p, const char *header,
     if (out != NULL) {
         if (kyl_cookie_get(p, out, name, &v) != APR_SUCCESS
             || strcmp(v, "fuzz-value_1") != 0) {
+            abort();
+        }
+    }
+    {
+        const char *names[2] = { name, "JSESSIONID" }, *values[2], *rest, *w;
+        apr_status_t rvs[2];
+
+        kyl_cookie_take(p, header, 2, names, values, rvs, &rest);
+        w = kyl_cookie_strip(p, kyl_cookie_strip(p, header, names[0]), names[1]);
+        if (rvs[0] != rv || (rv == APR_SUCCESS && strcmp(values[0], first) != 0)
+            || (w == NULL) != (rest == NULL) || (w && strcmp(w, rest) != 0)) {
             abort();
         }
     }

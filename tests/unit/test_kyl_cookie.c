@@ -212,6 +212,90 @@ START_TEST(strip_put_agree_with_get)
 }
 END_TEST
 
+/* --- kyl_cookie_take / kyl_cookie_append --------------------------------- */
+
+/* Taking two names in one pass gives, for each, what get gives, and the
+ * header that stripping both one after the other leaves. */
+START_TEST(take_two_agrees_with_get_and_strip)
+{
+    const char *h = get_cases[_i].header, *names[2], *values[2], *rest, *v;
+    apr_status_t rv[2];
+    size_t j;
+
+    for (j = 0; j < KYL_ARRAY_LEN(get_cases); j++) {
+        names[0] = get_cases[_i].name;
+        names[1] = get_cases[j].name;
+        kyl_cookie_take(tp, h, 2, names, values, rv, &rest);
+        ck_assert_int_eq(rv[0], kyl_cookie_get(tp, h, names[0], &v));
+        if (v) {
+            ck_assert_str_eq(values[0], v);
+        }
+        else {
+            ck_assert_ptr_null(values[0]);
+        }
+        if (names[1] == NULL || names[0] == NULL || strcmp(names[0], names[1])) {
+            ck_assert_int_eq(rv[1], kyl_cookie_get(tp, h, names[1], &v));
+        }
+        v = kyl_cookie_strip(tp, kyl_cookie_strip(tp, h, names[0]), names[1]);
+        if (v) {
+            ck_assert_ptr_nonnull(rest);
+            ck_assert_str_eq(rest, v);
+        }
+        else {
+            ck_assert_ptr_null(rest);
+        }
+    }
+}
+END_TEST
+
+START_TEST(take_only_ours_leaves_nothing)
+{
+    const char *names[2] = { LB, LB "_ROUTE" }, *values[2], *rest = "x";
+    apr_status_t rv[2];
+
+    kyl_cookie_take(tp, LB "=" ID, 2, names, values, rv, &rest);
+    ck_assert_int_eq(rv[0], APR_SUCCESS);
+    ck_assert_str_eq(values[0], ID);
+    ck_assert_int_eq(rv[1], APR_NOTFOUND);
+    ck_assert_ptr_null(values[1]);
+    ck_assert_ptr_null(rest);
+    kyl_cookie_take(tp, " " LB "_ROUTE=0a1b2c3d ;; " LB "=\"" ID "\", a=1,2",
+                    2, names, values, rv, &rest);
+    ck_assert_str_eq(values[0], ID);
+    ck_assert_str_eq(values[1], "0a1b2c3d");
+    ck_assert_str_eq(rest, "a=1,2");
+}
+END_TEST
+
+static const struct {
+    const char *header, *name, *value, *out;
+} append_cases[] = {
+    { NULL, "JSESSIONID", JSID, "JSESSIONID=" JSID },
+    { "a=1", "JSESSIONID", JSID, "a=1; JSESSIONID=" JSID },
+    { "a=1", K5, "\"" K5VAL "\"", "a=1; " K5 "=\"" K5VAL "\"" },
+    { "a=1", "JSESSIONID", "x\r\nSet-Cookie: evil=1", NULL },
+    { "a=1", "JSESSIONID", "x; Domain=evil", NULL },
+    { "a=1", "JSESSIONID", NULL, NULL },
+    { "a=1", "bad name", "v", NULL },
+    { "a=1", NULL, "v", NULL },
+};
+
+START_TEST(append_table)
+{
+    const char *out = kyl_cookie_append(tp, append_cases[_i].header,
+                                        append_cases[_i].name,
+                                        append_cases[_i].value);
+
+    if (append_cases[_i].out) {
+        ck_assert_ptr_nonnull(out);
+        ck_assert_str_eq(out, append_cases[_i].out);
+    }
+    else {
+        ck_assert_ptr_null(out);
+    }
+}
+END_TEST
+
 /* --- kyl_cookie_make ----------------------------------------------------- */
 
 static const struct {
@@ -412,6 +496,10 @@ static Suite *cookie_suite(void)
     tcase_add_loop_test(tc, strip_table, 0, KYL_ARRAY_LEN(strip_cases));
     tcase_add_loop_test(tc, put_table, 0, KYL_ARRAY_LEN(put_cases));
     tcase_add_loop_test(tc, strip_put_agree_with_get, 0, KYL_ARRAY_LEN(get_cases));
+    tcase_add_loop_test(tc, take_two_agrees_with_get_and_strip, 0,
+                        KYL_ARRAY_LEN(get_cases));
+    tcase_add_test(tc, take_only_ours_leaves_nothing);
+    tcase_add_loop_test(tc, append_table, 0, KYL_ARRAY_LEN(append_cases));
     suite_add_tcase(s, tc);
 
     tc = kyl_tcase("response");
