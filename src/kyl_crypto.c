@@ -34,6 +34,9 @@
 #define KYL_SEAL_HDR       5      /* version + kid */
 #define KYL_NONCE_LEN      12
 #define KYL_TAG_LEN        16
+#if KYL_NONCE_LEN != 12
+#error "gcm_begin relies on GCM's default 12-byte IV"
+#endif
 #define KYL_STORE_PREFIX   "kylb1:"
 #define KYL_STORE_PREFIX_LEN 6
 
@@ -183,26 +186,37 @@ apr_status_t kyl_random_id(char *out)
     return APR_SUCCESS;
 }
 
-/* base64url alphabet test without locale-dependent ctype calls. */
-static int is_b64url(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-        || (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
+/* The base64url alphabet as a table (no locale-dependent ctype calls):
+ * every request with a cookie checks 43 characters. */
+static const unsigned char b64url_ok[256] = {
+    ['-'] = 1, ['_'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1
+};
 
 int kyl_id_valid(const char *s, apr_size_t len)
 {
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned ok = 1;
     apr_size_t i;
 
     if (s == NULL || len != KYL_ID_LEN) {
         return 0;
     }
     for (i = 0; i < len; i++) {
-        if (!is_b64url((unsigned char)s[i])) {
-            return 0;
-        }
+        ok &= b64url_ok[u[i]];
     }
-    return 1;
+    return (int)ok;
 }
 
 void kyl_store_key(const kyl_key_t *key, const char *id, char *out)
@@ -237,10 +251,9 @@ static int gcm_begin(EVP_CIPHER_CTX *ctx, int enc, const kyl_key_t *key,
 {
     int n;
 
-    return EVP_CipherInit_ex(ctx, gcm(), NULL, NULL, NULL, enc) == 1
-        && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, KYL_NONCE_LEN,
-                               NULL) == 1
-        && EVP_CipherInit_ex(ctx, NULL, NULL, key->enc, nonce, enc) == 1
+    /* 12 bytes is GCM's default IV length: cipher, key and nonce go in one
+     * call (an IV-length control costs a parameter round trip per use). */
+    return EVP_CipherInit_ex(ctx, gcm(), NULL, key->enc, nonce, enc) == 1
         && EVP_CipherUpdate(ctx, NULL, &n, hdr, KYL_SEAL_HDR) == 1
         && (aadlen == 0
             || EVP_CipherUpdate(ctx, NULL, &n, aad, (int)aadlen) == 1);

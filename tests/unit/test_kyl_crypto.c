@@ -178,6 +178,34 @@ START_TEST(seal_round_trip)
 }
 END_TEST
 
+/* A record sealed by an earlier build (0.1, 67 bytes) still opens: the
+ * sealed format is what memcached holds across an upgrade. */
+START_TEST(seal_format_stable)
+{
+    static const unsigned char sealed[] =
+        "\x01\xb2\x22\xad\xc4\xcc\x1e\x59\xbb\x99\xa2\xc2\xb9\xce\xeb\x12"
+        "\x1a\x80\x93\x94\x9f\xa3\x42\x10\x6a\x69\xb6\xac\x31\x1b\x19\xa2"
+        "\x58\x6e\xa3\x82\xa0\xd1\xe1\x18\xaf\xe2\x78\xc6\x3c\xf2\x9a\xe7"
+        "\x4a\x7f\xa1\xe4\xfa\x20\xd7\xf6\xd3\x61\x57\xd7\x45\x6f\xc5\xa2"
+        "\xc0\x9c\xac";
+    static const char expect[] = "kylin session record sealed by 0.1";
+    unsigned char secret[32], *plain;
+    apr_size_t plen;
+    kyl_keyring_t ring;
+    int prev = -1;
+
+    memset(&ring, 0, sizeof(ring));
+    memset(secret, 'k', sizeof(secret));
+    ck_assert_int_eq(kyl_key_derive(&ring.cur, secret, sizeof(secret)), APR_SUCCESS);
+    ck_assert_int_eq(open_(&ring, "kylb1:kat", sealed, sizeof(sealed) - 1, &plain,
+                           &plen, &prev), APR_SUCCESS);
+    ck_assert_uint_eq(plen, strlen(expect));
+    ck_assert_mem_eq(plain, expect, plen);
+    ck_assert_int_eq(open_(&ring, "kylb1:kau", sealed, sizeof(sealed) - 1, &plain,
+                           &plen, &prev), APR_EINVAL);
+}
+END_TEST
+
 START_TEST(seal_nonce_fresh)
 {
     kyl_key_t key;
@@ -501,6 +529,7 @@ static Suite *crypto_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, seal_round_trip, 0, KYL_ARRAY_LEN(sizes));
     tcase_add_test(tc, seal_nonce_fresh);
+    tcase_add_test(tc, seal_format_stable);
     tcase_add_test(tc, seal_every_bit_flip_rejected);
     tcase_add_test(tc, seal_truncation_rejected);
     tcase_add_loop_test(tc, seal_wrong_aad_rejected, 0, KYL_ARRAY_LEN(aads));
