@@ -52,7 +52,7 @@ struct kyl_sreq {
     kyl_store_t *store;
     const kyl_srv_conf_t *conf;
     const char *id;                     /* our session id */
-    char skey[KYL_STORE_KEY_MAX];       /* its memcached key */
+    char skey[KYL_STORE_KEY_MAX];       /* its memcached key, "" until needed */
     kyl_session_t *sess;
     apr_uint64_t cas;
     int rewrite;                        /* read under the previous key */
@@ -150,19 +150,30 @@ static int open_record(request_rec *r, kyl_sreq_t *s, const char *key,
     }
     s->rewrite = used_prev;
     if (ttl > 0 && !used_prev) {
-        kyl_lcache_put(vcache, key, plain, plen, s->cas, r->request_time + ttl);
+        kyl_lcache_put(vcache, s->id, plain, plen, s->cas, r->request_time + ttl);
     }
     return 1;
 }
 
-/* KylinSessionCacheTTL: a record this process read a moment ago. */
+/* The memcached key of this request's session (an HMAC of its id): worked
+ * out only when memcached is asked, not on a KylinSessionCacheTTL hit. */
+static const char *skey_of(kyl_sreq_t *s)
+{
+    if (s->skey[0] == '\0') {
+        kyl_store_key(&s->conf->keyring->cur, s->id, s->skey);
+    }
+    return s->skey;
+}
+
+/* KylinSessionCacheTTL: a record this process read a moment ago, by the
+ * session id it was read for. */
 static int cached(request_rec *r, kyl_sreq_t *s)
 {
     unsigned char *plain;
     apr_size_t plen;
 
     if (kyl_conf_cache_ttl(s->conf) <= 0
-        || !kyl_lcache_get(vcache, r->pool, s->skey, r->request_time, &plain,
+        || !kyl_lcache_get(vcache, r->pool, s->id, r->request_time, &plain,
                            &plen, &s->cas)) {
         return 0;
     }
@@ -181,11 +192,10 @@ static int fetch(request_rec *r, kyl_sreq_t *s)
     int repair = 0;
     char key[KYL_STORE_KEY_MAX];
 
-    kyl_store_key(&ring->cur, s->id, s->skey);
     if (cached(r, s)) {
         return 1;
     }
-    rv = kyl_store_get(s->store, r->pool, s->skey, &val, &len, &s->cas,
+    rv = kyl_store_get(s->store, r->pool, skey_of(s), &val, &len, &s->cas,
                        &repair);
     if (rv == APR_NOTFOUND && ring->has_prev) {
         kyl_store_key(&ring->prev, s->id, key);
@@ -224,14 +234,16 @@ static apr_status_t put(request_rec *r, kyl_sreq_t *s, apr_int64_t now)
     s->sess->last_seen = now;
     rv = kyl_session_encode(r->pool, s->sess, &plain, &plen);
     if (rv == APR_SUCCESS) {
-        rv = kyl_seal(r->pool, &s->conf->keyring->cur, s->skey, strlen(s->skey),
+        const char *key = skey_of(s);
+
+        rv = kyl_seal(r->pool, &s->conf->keyring->cur, key, strlen(key),
                       plain, plen, &sealed, &slen);
     }
     if (rv == APR_SUCCESS) {
         rv = kyl_store_set(s->store, s->skey, sealed, slen,
                            ttl_of(s->conf, s->sess, now), s->cas);
     }
-    kyl_lcache_del(vcache, s->skey);    /* the next read gets the new CAS */
+    kyl_lcache_del(vcache, s->id);      /* the next read gets the new CAS */
     return rv;
 }
 
@@ -282,8 +294,8 @@ static void remove_session(request_rec *r, kyl_sreq_t *s, const char *id)
     char key[KYL_STORE_KEY_MAX];
     apr_status_t rv;
 
+    kyl_lcache_del(vcache, id);
     kyl_store_key(&ring->cur, id, key);
-    kyl_lcache_del(vcache, key);
     rv = kyl_store_delete(s->store, key);
     if (ring->has_prev) {
         kyl_store_key(&ring->prev, id, key);
@@ -304,29 +316,29 @@ static kyl_store_t *store_for(const kyl_srv_conf_t *c)
                                  sizeof(c->store_servers)) : NULL;
 }
 
-/* Takes our cookies out of what the node will see; returns ours. */
+/* Takes our cookies out of what the node will see, in one pass over the
+ * header; returns ours. */
 static apr_status_t take_cookies(request_rec *r, kyl_sreq_t *s, const char **id)
 {
     const char *hdr = apr_table_get(r->headers_in, "Cookie");
-    const char *name = kyl_conf_cookie(s->conf);
-    const char *rname = route_cookie(s->conf, r->pool);
-    apr_status_t rv;
+    const char *names[2], *values[2], *rest;
+    apr_status_t rv[2];
 
     if (hdr == NULL) {
         return APR_NOTFOUND;
     }
-    rv = kyl_cookie_get(r->pool, hdr, name, id);
-    if (kyl_cookie_get(r->pool, hdr, rname, &s->route) != APR_SUCCESS) {
-        s->route = NULL;
-    }
-    hdr = kyl_cookie_strip(r->pool, kyl_cookie_strip(r->pool, hdr, name), rname);
-    if (hdr) {
-        apr_table_set(r->headers_in, "Cookie", hdr);
+    names[0] = kyl_conf_cookie(s->conf);
+    names[1] = route_cookie(s->conf, r->pool);
+    kyl_cookie_take(r->pool, hdr, 2, names, values, rv, &rest);
+    *id = values[0];
+    s->route = rv[1] == APR_SUCCESS ? values[1] : NULL;
+    if (rest) {
+        apr_table_setn(r->headers_in, "Cookie", rest);
     }
     else {
         apr_table_unset(r->headers_in, "Cookie");
     }
-    return rv;
+    return rv[0];
 }
 
 static void load(request_rec *r, kyl_sreq_t *s, const char *id,
@@ -417,11 +429,18 @@ void kyl_session_fixups(request_rec *r, kyl_req_t *req)
 
 /* ---- finder: authenticate for the chosen member ------------------------- */
 
+/* A cookie that fails validation (a corrupt record) is left out. */
+static const char *keep(const char *hdr, const char *appended)
+{
+    return appended ? appended : hdr;
+}
+
 void kyl_session_route(request_rec *r, kyl_req_t *req, proxy_worker *w)
 {
     kyl_sreq_t *s = req->sreq;
     const kyl_node_cookie_t *nc;
-    const char *hdr;
+    const char *hdr, *names[2], *values[2] = { NULL, NULL };
+    apr_status_t rv[2] = { APR_NOTFOUND, APR_NOTFOUND };
 
     if (s == NULL) {
         return;
@@ -433,23 +452,28 @@ void kyl_session_route(request_rec *r, kyl_req_t *req, proxy_worker *w)
     if (!s->own_auth) {
         apr_table_set(r->headers_in, "Authorization", s->sess->credential);
     }
-    hdr = kyl_cookie_strip(r->pool, apr_table_get(r->headers_in, "Cookie"),
-                           KYL_NODE_COOKIE);
-    if ((nc = kyl_session_node(s->sess, s->node)) != NULL) {
-        hdr = kyl_cookie_put(r->pool, hdr, nc->cookie_name, nc->cookie_value);
+    /* The node's own cookies come from the record, never from the client:
+     * one pass takes out whatever the client sent under those names. */
+    names[0] = KYL_NODE_COOKIE;
+    names[1] = s->sess->shared_value ? s->sess->shared_name : NULL;
+    hdr = apr_table_get(r->headers_in, "Cookie");
+    if (hdr) {
+        kyl_cookie_take(r->pool, hdr, names[1] ? 2 : 1, names, values, rv, &hdr);
     }
-    if (s->sess->shared_name && s->sess->shared_value) {
-        const char *have = NULL;
-
-        s->client_shared = hdr && kyl_cookie_get(r->pool, hdr, s->sess->shared_name,
-                                                 &have) == APR_SUCCESS;
-        if (!s->client_shared) {
-            hdr = kyl_cookie_put(r->pool, hdr, s->sess->shared_name,
-                                 s->sess->shared_value);
-        }
+    if ((nc = kyl_session_node(s->sess, s->node)) != NULL) {
+        hdr = keep(hdr, kyl_cookie_append(r->pool, hdr, nc->cookie_name,
+                                          nc->cookie_value));
+    }
+    if (names[1]) {
+        /* Kylin 5's shared cookie: the client's own one wins when it sent
+         * one (it may be newer than the record's) */
+        s->client_shared = rv[1] == APR_SUCCESS;
+        hdr = keep(hdr, kyl_cookie_append(r->pool, hdr, names[1],
+                                          s->client_shared ? values[1]
+                                                           : s->sess->shared_value));
     }
     if (hdr) {
-        apr_table_set(r->headers_in, "Cookie", hdr);
+        apr_table_setn(r->headers_in, "Cookie", hdr);
     }
     else {
         apr_table_unset(r->headers_in, "Cookie");
@@ -583,7 +607,7 @@ static void login_done(request_rec *r, kyl_sreq_t *s, apr_int64_t now)
     s->sess->user = basic_user(r->pool, auth);
     s->sess->credential = apr_pstrdup(r->pool, auth);
     s->cas = 0;
-    kyl_store_key(&s->conf->keyring->cur, s->id, s->skey);
+    s->skey[0] = '\0';       /* the new id's key, not the replaced one's */
     node_cookies(r, s, &c);
     if (s->store && save_change(r, s, &c, now) == APR_SUCCESS) {
         strip_node_cookies(r);
