@@ -142,8 +142,13 @@ static int next_crumb(const char **pos, kyl_crumb_t *c)
     if (*s == '\0') {
         return 0;
     }
-    while (*e != '\0' && *e != ';' && !(*e == ',' && comma_splits(e))) {
+    /* libc's strpbrk scans many bytes per step; a ',' inside a value
+     * ("a=1,2") does not end the crumb */
+    while ((e = strpbrk(e, ";,")) != NULL && *e == ',' && !comma_splits(e)) {
         e++;
+    }
+    if (e == NULL) {
+        e = s + strlen(s);
     }
     *pos = (*e != '\0') ? e + 1 : e;
     c->text = s;

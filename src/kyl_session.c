@@ -353,3 +353,154 @@ apr_status_t kyl_session_decode(apr_pool_t *p, const unsigned char *buf,
     *s = out;
     return APR_SUCCESS;
 }
+
+/* --- the in-process snapshot ---------------------------------------------- */
+
+/* Layout: a header, then three offsets per node, then every string with
+ * its NUL.  Offset 0 is a NULL string (no string starts inside the
+ * header).  Offsets rather than pointers: the blob is copied around. */
+typedef struct {
+    apr_uint32_t magic;
+    apr_uint32_t nnodes;
+    apr_uint32_t version;
+    apr_uint32_t off[4];       /* user, credential, shared name and value */
+    apr_int64_t created;
+    apr_int64_t last_seen;
+} kyl_frozen_t;
+
+#define KYL_FROZEN_MAGIC 0x4b594631u    /* "KYF1" */
+
+static apr_size_t frozen_size(const char *s)
+{
+    return s ? strlen(s) + 1 : 0;
+}
+
+static apr_size_t frozen_str(unsigned char *base, apr_size_t at, const char *s,
+                             apr_uint32_t *off)
+{
+    apr_size_t n = frozen_size(s);
+
+    *off = 0;
+    if (s == NULL) {
+        return at;
+    }
+    memcpy(base + at, s, n);
+    *off = (apr_uint32_t)at;
+    return at + n;
+}
+
+apr_status_t kyl_session_freeze(apr_pool_t *p, const kyl_session_t *s,
+                                unsigned char **buf, apr_size_t *len)
+{
+    const char *strs[4];
+    int i, j, n;
+    apr_size_t size, at;
+    kyl_frozen_t h;
+    unsigned char *b;
+
+    if (s == NULL || buf == NULL || len == NULL || encoded_size(s) == 0) {
+        return APR_EINVAL;
+    }
+    n = s->nodes ? s->nodes->nelts : 0;
+    strs[0] = s->user;
+    strs[1] = s->credential;
+    strs[2] = s->shared_name;
+    strs[3] = s->shared_value;
+    size = sizeof(h) + 3 * sizeof(apr_uint32_t) * (apr_size_t)n;
+    for (i = 0; i < 4; i++) {
+        size += frozen_size(strs[i]);
+    }
+    for (i = 0; i < n; i++) {
+        const kyl_node_cookie_t *e = &APR_ARRAY_IDX(s->nodes, i, kyl_node_cookie_t);
+
+        size += frozen_size(e->node) + frozen_size(e->cookie_name)
+              + frozen_size(e->cookie_value);
+    }
+    size += 1;      /* the block always ends in NUL, even without strings */
+    b = apr_palloc(p, size);
+    memset(&h, 0, sizeof(h));
+    h.magic = KYL_FROZEN_MAGIC;
+    h.nnodes = (apr_uint32_t)n;
+    h.version = s->version;
+    h.created = s->created;
+    h.last_seen = s->last_seen;
+    at = sizeof(h) + 3 * sizeof(apr_uint32_t) * (apr_size_t)n;
+    for (i = 0; i < 4; i++) {
+        at = frozen_str(b, at, strs[i], &h.off[i]);
+    }
+    for (i = 0; i < n; i++) {
+        const kyl_node_cookie_t *e = &APR_ARRAY_IDX(s->nodes, i, kyl_node_cookie_t);
+        const char *f[3] = { e->node, e->cookie_name, e->cookie_value };
+        apr_uint32_t off[3];
+
+        for (j = 0; j < 3; j++) {
+            at = frozen_str(b, at, f[j], &off[j]);
+        }
+        memcpy(b + sizeof(h) + 3 * sizeof(apr_uint32_t) * (apr_size_t)i, off,
+               sizeof(off));
+    }
+    b[at] = '\0';
+    memcpy(b, &h, sizeof(h));
+    *buf = b;
+    *len = size;
+    return APR_SUCCESS;
+}
+
+/* The string at off, or NULL; 0 when off is not a string of the blob. */
+static int thawed_str(const unsigned char *b, apr_size_t first, apr_size_t len,
+                      apr_uint32_t off, const char **s)
+{
+    if (off == 0) {
+        *s = NULL;
+        return 1;
+    }
+    *s = (const char *)b + off;
+    return off >= first && off < len;
+}
+
+apr_status_t kyl_session_thaw(apr_pool_t *p, const unsigned char *buf,
+                              apr_size_t len, kyl_session_t **s)
+{
+    kyl_frozen_t h;
+    kyl_session_t *out;
+    apr_size_t first;
+    apr_uint32_t i;
+
+    if (s == NULL) {
+        return APR_EINVAL;
+    }
+    *s = NULL;
+    if (buf == NULL || len < sizeof(h) + 1 || buf[len - 1] != '\0') {
+        return APR_EINVAL;
+    }
+    memcpy(&h, buf, sizeof(h));
+    if (h.magic != KYL_FROZEN_MAGIC || h.nnodes > KYL_SESSION_MAX_NODES
+        || len < sizeof(h) + 3 * sizeof(apr_uint32_t) * h.nnodes + 1) {
+        return APR_EINVAL;
+    }
+    first = sizeof(h) + 3 * sizeof(apr_uint32_t) * h.nnodes;
+    out = apr_palloc(p, sizeof(*out));
+    out->version = h.version;
+    out->created = h.created;
+    out->last_seen = h.last_seen;
+    if (!thawed_str(buf, first, len, h.off[0], &out->user)
+        || !thawed_str(buf, first, len, h.off[1], &out->credential)
+        || !thawed_str(buf, first, len, h.off[2], &out->shared_name)
+        || !thawed_str(buf, first, len, h.off[3], &out->shared_value)) {
+        return APR_EINVAL;
+    }
+    out->nodes = apr_array_make(p, (int)h.nnodes + 1, sizeof(kyl_node_cookie_t));
+    for (i = 0; i < h.nnodes; i++) {
+        kyl_node_cookie_t *e = apr_array_push(out->nodes);
+        apr_uint32_t off[3];
+
+        memcpy(off, buf + sizeof(h) + 3 * sizeof(apr_uint32_t) * i, sizeof(off));
+        if (!thawed_str(buf, first, len, off[0], &e->node)
+            || !thawed_str(buf, first, len, off[1], &e->cookie_name)
+            || !thawed_str(buf, first, len, off[2], &e->cookie_value)) {
+            return APR_EINVAL;
+        }
+    }
+    *s = out;
+    return APR_SUCCESS;
+}

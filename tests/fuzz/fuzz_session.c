@@ -49,6 +49,39 @@ static void check_decode(const uint8_t *data, size_t size)
     }
 }
 
+/* The cache snapshot: any block thaw accepts has its strings inside it,
+ * and a decoded record freezes and thaws back to itself. */
+static void check_thaw(const uint8_t *data, size_t size)
+{
+    kyl_session_t *s, *d;
+    unsigned char *buf;
+    apr_size_t len;
+    int i;
+
+    if (kyl_session_thaw(fuzz_pool, data, size, &s) == APR_SUCCESS) {
+        const char *lo = (const char *)data, *hi = lo + size;
+
+        if ((s->user && (s->user < lo || s->user >= hi))
+            || (s->credential && (s->credential < lo || s->credential >= hi))) {
+            abort();
+        }
+        for (i = 0; i < s->nodes->nelts; i++) {
+            const kyl_node_cookie_t *e = &APR_ARRAY_IDX(s->nodes, i, kyl_node_cookie_t);
+            if (e->node && strlen(e->node) >= size) {
+                abort();
+            }
+        }
+    }
+    if (kyl_session_decode(fuzz_pool, data, size, &s) == APR_SUCCESS) {
+        if (kyl_session_freeze(fuzz_pool, s, &buf, &len) != APR_SUCCESS
+            || kyl_session_thaw(fuzz_pool, buf, len, &d) != APR_SUCCESS
+            || kyl_session_encode(fuzz_pool, d, &buf, &len) != APR_SUCCESS
+            || len != size || memcmp(buf, data, size) != 0) {
+            abort();
+        }
+    }
+}
+
 static void check_open(const uint8_t *data, size_t size)
 {
     unsigned char *plain;
@@ -70,6 +103,7 @@ static void check_open(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     check_decode(data, size);
+    check_thaw(data, size);
     check_open(data, size);
     apr_pool_clear(fuzz_pool);
     return 0;

@@ -450,6 +450,89 @@ START_TEST(property_mutations_canonical)
 }
 END_TEST
 
+/* --- freeze / thaw (the per-process cache's snapshot) -------------------- */
+
+/* Whatever encodes freezes, and thaws to the same session; every cut of
+ * the block, a wrong magic or an offset outside it is refused. */
+START_TEST(property_freeze_thaw)
+{
+    apr_uint64_t st = APR_UINT64_C(0x6A09E667F3BCC908);
+    int i;
+
+    for (i = 0; i < 2000; i++) {
+        kyl_session_t *s = rnd_session(&st), *d;
+        unsigned char *buf, *copy;
+        apr_size_t len, cut;
+
+        ck_assert_int_eq(kyl_session_freeze(tp, s, &buf, &len), APR_SUCCESS);
+        copy = apr_pmemdup(tp, buf, len);
+        ck_assert_int_eq(kyl_session_thaw(tp, copy, len, &d), APR_SUCCESS);
+        assert_same(s, d);
+        /* the thawed session is usable: a node cookie can be added */
+        kyl_session_set_node(tp, d, "http://new:7070", "JSESSIONID", "X");
+        ck_assert_int_eq(nnodes(d), nnodes(s) + 1 > KYL_SESSION_MAX_NODES
+                         ? KYL_SESSION_MAX_NODES : nnodes(s) + 1);
+        /* (dropping only the final NUL leaves every string whole) */
+        for (cut = 0; cut + 1 < len; cut += 1 + (i % 40 ? rnd(&st, 16) : 0)) {
+            ck_assert_int_eq(kyl_session_thaw(tp, buf, cut, &d), APR_EINVAL);
+        }
+        buf[0] ^= 1;
+        ck_assert_int_eq(kyl_session_thaw(tp, buf, len, &d), APR_EINVAL);
+        apr_pool_clear(tp);
+    }
+}
+END_TEST
+
+START_TEST(thaw_refuses_foreign_blocks)
+{
+    kyl_session_t *s = typical(), *d;
+    unsigned char *buf, *b;
+    apr_size_t len, j;
+    apr_uint32_t off;
+    apr_uint64_t st = APR_UINT64_C(0xBB67AE8584CAA73B);
+    int i, ok = 0;
+
+    ck_assert_int_eq(kyl_session_freeze(tp, s, &buf, &len), APR_SUCCESS);
+    /* the user's offset pointing past the end, then into the header */
+    b = apr_pmemdup(tp, buf, len);
+    off = (apr_uint32_t)len;
+    memcpy(b + 12, &off, sizeof(off));
+    ck_assert_int_eq(kyl_session_thaw(tp, b, len, &d), APR_EINVAL);
+    off = 4;
+    memcpy(b + 12, &off, sizeof(off));
+    ck_assert_int_eq(kyl_session_thaw(tp, b, len, &d), APR_EINVAL);
+    /* no final NUL */
+    b = apr_pmemdup(tp, buf, len);
+    b[len - 1] = 'x';
+    ck_assert_int_eq(kyl_session_thaw(tp, b, len, &d), APR_EINVAL);
+    /* an encoded record is no snapshot */
+    ck_assert_int_eq(kyl_session_encode(tp, s, &b, &len), APR_SUCCESS);
+    ck_assert_int_eq(kyl_session_thaw(tp, b, len, &d), APR_EINVAL);
+    ck_assert_int_eq(kyl_session_thaw(tp, NULL, 0, &d), APR_EINVAL);
+    ck_assert_int_eq(kyl_session_freeze(tp, NULL, &b, &len), APR_EINVAL);
+    /* random bytes after a valid magic: refused, or strings inside */
+    for (i = 0; i < 20000; i++) {
+        apr_size_t n = 49 + rnd(&st, 200);
+
+        b = apr_palloc(tp, n);
+        for (j = 0; j < n; j++) {
+            b[j] = (unsigned char)rnd(&st, 256);
+        }
+        memcpy(b, buf, 4);
+        b[n - 1] = '\0';
+        if (kyl_session_thaw(tp, b, n, &d) == APR_SUCCESS) {
+            ok++;
+            ck_assert(d->user == NULL || (d->user > (const char *)b
+                                          && d->user < (const char *)b + n));
+        }
+        if (i % 1000 == 0) {
+            apr_pool_clear(tp);
+        }
+    }
+    ck_assert_int_le(ok, 20000);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
     Suite *s = suite_create("kyl_session");
@@ -475,6 +558,8 @@ static Suite *session_suite(void)
     tcase_add_test(tc, property_round_trip);
     tcase_add_test(tc, property_random_bytes);
     tcase_add_test(tc, property_mutations_canonical);
+    tcase_add_test(tc, property_freeze_thaw);
+    tcase_add_test(tc, thaw_refuses_foreign_blocks);
     suite_add_tcase(s, tc);
     return s;
 }
