@@ -45,6 +45,9 @@ typedef struct {
 
 static APR_OPTIONAL_FN_TYPE(proxy_balancer_get_best_worker) *get_best_worker;
 
+/* Added by handle: adding by name looks the name up on every request. */
+static ap_filter_rec_t *passive_frec;
+
 /* "no usable member" is logged at most every few seconds per process: an
  * outage must not flood the error log with one line per request. */
 #define KYL_NO_MEMBER_LOG_EVERY 10
@@ -243,7 +246,7 @@ static int kyl_fixups(request_rec *r)
                   "%s %s: class %s", r->method, path, kyl_class_name(req->cls));
     if (req->cls != KYL_CLASS_READ && req->cls != KYL_CLASS_AUTH) {
         /* job-mode refusals of queries, 5.x cluster errors of writes */
-        ap_add_output_filter(KYL_PASSIVE_FILTER, NULL, r, r->connection);
+        ap_add_output_filter_handle(passive_frec, NULL, r, r->connection);
     }
     kyl_session_fixups(r, req);
     return DECLINED;
@@ -547,6 +550,6 @@ void kyl_route_register_hooks(apr_pool_t *p)
     ap_register_provider(p, PROXY_LBMETHOD, KYL_LBMETHOD, "0", &kyl_lbmethod);
     ap_hook_fixups(kyl_fixups, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(kyl_handler, NULL, succ, APR_HOOK_FIRST);
-    ap_register_output_filter(KYL_PASSIVE_FILTER, passive_filter, NULL,
-                              AP_FTYPE_CONTENT_SET);
+    passive_frec = ap_register_output_filter(KYL_PASSIVE_FILTER, passive_filter,
+                                             NULL, AP_FTYPE_CONTENT_SET);
 }

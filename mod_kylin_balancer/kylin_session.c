@@ -65,6 +65,7 @@ struct kyl_sreq {
 
 static apr_hash_t *stores;              /* store_servers array -> store */
 static kyl_lcache_t *vcache;            /* KylinSessionCacheTTL, or NULL */
+static ap_filter_rec_t *session_frec;   /* added by handle, not by name */
 
 #define KYL_VCACHE_SLOTS    4096
 static volatile apr_uint32_t last_warn; /* s, rate limit of store warnings */
@@ -73,7 +74,8 @@ static volatile apr_uint32_t last_warn; /* s, rate limit of store warnings */
 
 static const char *route_cookie(const kyl_srv_conf_t *c, apr_pool_t *p)
 {
-    return apr_pstrcat(p, kyl_conf_cookie(c), KYL_ROUTE_SUFFIX, NULL);
+    return c->route_cookie ? c->route_cookie
+                           : apr_pstrcat(p, kyl_conf_cookie(c), KYL_ROUTE_SUFFIX, NULL);
 }
 
 /* 8 hex chars naming a member in the route cookie (not its address). */
@@ -149,7 +151,8 @@ static int open_record(request_rec *r, kyl_sreq_t *s, const char *key,
         return 0;
     }
     s->rewrite = used_prev;
-    if (ttl > 0 && !used_prev) {
+    if (ttl > 0 && !used_prev
+        && kyl_session_freeze(r->pool, s->sess, &plain, &plen) == APR_SUCCESS) {
         kyl_lcache_put(vcache, s->id, plain, plen, s->cas, r->request_time + ttl);
     }
     return 1;
@@ -177,7 +180,8 @@ static int cached(request_rec *r, kyl_sreq_t *s)
                            &plen, &s->cas)) {
         return 0;
     }
-    return kyl_session_decode(r->pool, plain, plen, &s->sess) == APR_SUCCESS
+    /* the cache holds the record as decoded and checked: no second decode */
+    return kyl_session_thaw(r->pool, plain, plen, &s->sess) == APR_SUCCESS
         && s->sess->credential != NULL && s->sess->user != NULL;
 }
 
@@ -373,7 +377,7 @@ static int same_login(request_rec *r, kyl_sreq_t *s, const kyl_req_t *req,
     load(r, s, s->old_id, req);
     if (s->kind == KS_SESSION && strlen(s->sess->credential) == n
         && kyl_ct_equal(s->sess->credential, auth, n)) {
-        ap_add_output_filter(KYL_SESSION_FILTER, s, r, r->connection);
+        ap_add_output_filter_handle(session_frec, s, r, r->connection);
         return 1;
     }
     s->kind = KS_LOGIN;
@@ -423,7 +427,7 @@ void kyl_session_fixups(request_rec *r, kyl_req_t *req)
                       "logout of %s: session deleted", s->sess->user);
     }
     if (s->kind != KS_NONE || s->route) {
-        ap_add_output_filter(KYL_SESSION_FILTER, s, r, r->connection);
+        ap_add_output_filter_handle(session_frec, s, r, r->connection);
     }
 }
 
@@ -654,8 +658,10 @@ static void session_done(request_rec *r, kyl_sreq_t *s, apr_int64_t now)
         expire_cookie(r, s);
         return;
     }
-    node_cookies(r, s, &c);
-    strip_node_cookies(r);
+    if (apr_table_get(r->headers_out, "Set-Cookie") != NULL) {
+        node_cookies(r, s, &c);
+        strip_node_cookies(r);
+    }
     if (node_cookie_changed(s->sess, &c) || s->rewrite
         || now - s->sess->last_seen >= refresh_s(s->conf)) {
         save_change(r, s, &c, now);
@@ -701,6 +707,10 @@ static void session_child_init(apr_pool_t *p, server_rec *main_s)
         kyl_store_t *st;
         apr_status_t rv;
 
+        if (c->store_servers) {     /* once per child, not per request */
+            c->route_cookie = route_cookie(c, p);
+        }
+
         if (c->store_servers && kyl_conf_cache_ttl(c) > 0 && vcache == NULL
             && kyl_lcache_create(&vcache, p, KYL_VCACHE_SLOTS) != APR_SUCCESS) {
             vcache = NULL;      /* no cache: every request reads memcached */
@@ -737,6 +747,6 @@ void kyl_session_status(request_rec *r, apr_array_header_t *out)
 void kyl_session_register_hooks(apr_pool_t *p)
 {
     ap_hook_child_init(session_child_init, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_register_output_filter(KYL_SESSION_FILTER, session_filter, NULL,
-                              AP_FTYPE_CONTENT_SET);
+    session_frec = ap_register_output_filter(KYL_SESSION_FILTER, session_filter,
+                                             NULL, AP_FTYPE_CONTENT_SET);
 }

@@ -65,6 +65,7 @@ typedef struct {
     const char *prev_key_file;
     kyl_keyring_t *keyring;
     const char *cookie_name;
+    const char *route_cookie;             /* cookie_name + "_ROUTE", at child init */
     apr_interval_time_t idle_timeout;     /* KYL_UNSET */
     apr_interval_time_t max_lifetime;
     apr_interval_time_t cache_ttl;        /* KYL_UNSET: 0, no cache */

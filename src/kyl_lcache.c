@@ -65,9 +65,31 @@ apr_status_t kyl_lcache_create(kyl_lcache_t **out, apr_pool_t *p, int slots)
     return APR_SUCCESS;
 }
 
+/* The slot hash reads eight bytes per step: keys are session ids, 43
+ * characters, looked up on every request.  It only spreads keys over
+ * slots inside one process (a collision evicts, nothing more), so it needs
+ * no stability across builds. */
+static apr_uint32_t key_hash(const char *key)
+{
+    const apr_uint64_t m = APR_UINT64_C(0x9E3779B97F4A7C15);
+    apr_size_t n = strlen(key), i;
+    apr_uint64_t h = n * m, w;
+
+    for (i = 0; i + 8 <= n; i += 8) {
+        memcpy(&w, key + i, 8);
+        h = (h ^ w) * m;
+        h ^= h >> 29;
+    }
+    for (; i < n; i++) {
+        h = (h ^ (unsigned char)key[i]) * m;
+    }
+    h ^= h >> 32;
+    return (apr_uint32_t)h;
+}
+
 static kyl_lcache_entry_t *slot_of(kyl_lcache_t *c, const char *key)
 {
-    return &c->slots[kyl_hash32(key) % (apr_uint32_t)c->n];
+    return &c->slots[key_hash(key) % (apr_uint32_t)c->n];
 }
 
 int kyl_lcache_get(kyl_lcache_t *c, apr_pool_t *p, const char *key,
