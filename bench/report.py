@@ -24,8 +24,9 @@ LABELS = {
     "A30": "A30 httpd byrequests, 30 members",
     "B30": "B30 httpd kylin, routing, 30 members",
 }
-SHORT = {"A": "A byrequests", "B": "B kylin", "C": "C kylin+sessions", "D": "D nginx",
-         "E": "E HAProxy"}
+SHORT = {"A": "A byrequests", "B": "B kylin", "C": "C kylin+sessions",
+         "C2": "C2 sessions+cache", "D": "D nginx", "E": "E HAProxy"}
+MAIN = ("A", "B", "C", "C2", "D", "E")
 WORKLOADS = {"read": "GET /kylin/api/projects", "query": "POST /kylin/api/query"}
 
 
@@ -67,7 +68,7 @@ def runs(d):
     for phase, sc, wl, conns, members, rnd, rel, load, cpu0, cpu1 in read_tsv(d, "runs.tsv"):
         r = wrk_result(d, rel)
         if r:
-            r.update(phase=phase, sc=sc, wl=wl, conns=int(conns),
+            r.update(phase=phase, sc=sc, wl=wl, conns=int(conns), raw=rel,
                      members=int(members), round=int(rnd), load=float(load))
             used = [(int(b) - int(a)) / tick for a, b in zip(cpu0.split(), cpu1.split())]
             n = max(r["requests"], 1)
@@ -114,7 +115,7 @@ def main_table(rs, meta):
     rounds = max(r["round"] for r in pick(rs, phase="main"))
     sess = meta.get("sessions", "?")
     loads = [r["load"] for r in pick(rs, phase="main")]
-    lines.append(f"### Main run: {rounds} rounds (A B C D E back to back per round), "
+    lines.append(f"### Main run: {rounds} rounds (A B C C2 D E back to back per round), "
                  f"wrk {meta.get('wrk', '')} --latency\n")
     lines.append(f"1-minute load average during the runs: {min(loads):.2f}-{max(loads):.2f} "
                  f"on {meta.get('cpus')} CPUs.\n")
@@ -127,12 +128,12 @@ def main_table(rs, meta):
     lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     plot = {}
     for wl in ("read", "query"):
-        for sc in "ABCDE":
+        for sc in MAIN:
             xs = pick(rs, phase="main", sc=sc, wl=wl)
             if not xs:
                 continue
             label = LABELS[sc]
-            if sc == "C" and sess != "active":
+            if sc in ("C", "C2") and sess != "active":
                 label += " **(sessions not active)**"
             rps = med([r["rps"] for r in xs])
             p50 = med([r["p50"] for r in xs])
@@ -285,23 +286,37 @@ def probe_section(d):
 
 
 def memcached_section(d, rs):
-    rows = {label: dict(kv.split("=") for kv in vals.split()) for label, vals in
-            read_tsv(d, "memcached.tsv")}
-    if "before" not in rows or "after" not in rows:
+    """memcached traffic per answered request of C and C2, from the counters
+    read around each of their wrk runs (memcached-runs.tsv)."""
+    runs = read_tsv(d, "memcached-runs.tsv")
+    if not runs:
         return []
-    n = sum(r["requests"] for r in rs if r["sc"] == "C" and r["phase"] in ("main", "scale"))
-    if n == 0:
+    reqs = {r["raw"]: r["requests"] for r in rs}
+    out = []
+    for sc in ("C", "C2"):
+        n, diff = 0, {}
+        for phase, rsc, raw, before, after in runs:
+            if rsc != sc or raw not in reqs:
+                continue
+            b = dict(kv.split("=") for kv in before.split())
+            a = dict(kv.split("=") for kv in after.split())
+            n += reqs[raw]
+            for k in a:
+                diff[k] = diff.get(k, 0) + int(a[k]) - int(b.get(k, 0))
+        if n == 0:
+            continue
+        mc_us = med([r["mc_us"] for r in rs if r["sc"] == sc and r["phase"] == "main"] or [0])
+        out.append(f"- {LABELS[sc]}: {n:,} requests, {diff['cmd_get']:,} memcached gets "
+                   f"({diff['cmd_get'] / n:.3f}/request, {diff['get_hits']:,} hits), "
+                   f"{diff['cmd_set']:,} sets ({diff['cmd_set'] / n:.4f}/request); "
+                   f"memcached CPU {mc_us:.1f} µs per request (main runs, median), on top "
+                   f"of the proxy CPU above.")
+    if not out:
         return []
-    diff = {k: int(rows["after"][k]) - int(rows["before"][k]) for k in rows["after"]}
-    mc_us = med([r["mc_us"] for r in rs if r["sc"] == "C" and r["phase"] == "main"])
-    return [f"memcached during the C load runs ({n:,} requests completed): "
-            f"{diff['cmd_get']:,} gets ({diff['cmd_get'] / n:.3f}/request, "
-            f"{diff['get_hits']:,} hits), {diff['cmd_set']:,} sets "
-            f"({diff['cmd_set'] / n:.4f}/request), {diff['cmd_touch']:,} touches; "
-            f"memcached CPU {mc_us:.1f} µs per C request (main runs, median), on top of "
-            f"the proxy CPU above. wrk 'errors' are socket errors (read = connection "
-            f"closed by the server, e.g. event MPM closing keep-alive connections when "
-            f"all workers of a child are busy) plus non-2xx answers.", ""]
+    return (["memcached during the load runs of the session scenarios:\n"] + out
+            + ["", "wrk 'errors' are socket errors (read = connection closed by the "
+               "server, e.g. event MPM closing keep-alive connections when all workers "
+               "of a child are busy) plus non-2xx answers.", ""])
 
 
 def errors_section(d):
@@ -318,7 +333,7 @@ def errors_section(d):
 def write_plots(d, main_plot, scale_plot, members_plot):
     with open(os.path.join(d, "plot-main.dat"), "w") as f:
         f.write("# scenario read_rps query_rps read_p99_ms query_p99_ms\n")
-        for sc in "ABCDE":
+        for sc in MAIN:
             if sc in main_plot:
                 r = main_plot[sc].get("read", (0, 0))
                 q = main_plot[sc].get("query", (0, 0))

@@ -17,7 +17,8 @@ BENCH=$ROOT/bench
 TOOL="/usr/bin/python3 $BENCH/tool.py"
 
 DURATION=${BENCH_DURATION:-3s}              # one main-phase load run
-ROUNDS=${BENCH_ROUNDS:-5}                   # A B C D E, A B C D E, ...
+ROUNDS=${BENCH_ROUNDS:-5}                   # A B C C2 D E, A B C C2 D E, ...
+MAIN_SCENARIOS=${BENCH_MAIN_SCENARIOS:-A B C C2 D E}
 THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNS:-32}
 SCALE_DURATION=${BENCH_SCALE_DURATION:-3s}
@@ -133,7 +134,7 @@ P_NODE=$((PORT_BASE + 1))            # +1..+3
 P_M30=$((PORT_BASE + 101))           # +101..+130
 P_PROBE=$((PORT_BASE + 201))         # +201..+203, +211..+213
 P_A=$((PORT_BASE + 11)); P_B=$((PORT_BASE + 12)); P_C=$((PORT_BASE + 13))
-P_A30=$((PORT_BASE + 14)); P_B30=$((PORT_BASE + 15))
+P_A30=$((PORT_BASE + 14)); P_B30=$((PORT_BASE + 15)); P_C2=$((PORT_BASE + 16))
 P_D=$((PORT_BASE + 18)); P_E=$((PORT_BASE + 19)); P_CG=$((PORT_BASE + 20))
 P_PH=$((PORT_BASE + 21))             # +21, +22: probe-cost httpds
 P_MC1=$((PORT_BASE + 301)); P_MC2=$((PORT_BASE + 302))
@@ -143,7 +144,7 @@ all_ports() {
     for i in 1 2 3; do echo $((P_NODE + i - 1)); done
     for i in $(seq 0 29); do echo $((P_M30 + i)); done
     for i in 0 1 2 10 11 12; do echo $((P_PROBE + i)); done
-    echo $P_A $P_B $P_C $P_A30 $P_B30 $P_D $P_E $P_CG $P_PH $((P_PH + 1)) $P_MC1 $P_MC2
+    echo $P_A $P_B $P_C $P_C2 $P_A30 $P_B30 $P_D $P_E $P_CG $P_PH $((P_PH + 1)) $P_MC1 $P_MC2
 }
 
 # ---- backends (one nginx, many server blocks) ----------------------------
@@ -227,9 +228,11 @@ start_fronts() {
     httpd_conf A $P_A byrequests "" $P_NODE 3 4 "$HTTPD_USER"
     httpd_conf B $P_B kylin "$dirs_b" $P_NODE 3 4 "$HTTPD_USER"
     httpd_conf C $P_C kylin "$dirs_c" $P_NODE 3 4 "$HTTPD_USER"
+    httpd_conf C2 $P_C2 kylin "$dirs_c\\nKylinSessionCacheTTL 2s" $P_NODE 3 4 "$HTTPD_USER"
     start_httpd A $P_A
     start_httpd B $P_B
     start_httpd C $P_C
+    start_httpd C2 $P_C2
     if has_phase members; then
         httpd_conf A30 $P_A30 byrequests "" $P_M30 30 4 "$HTTPD_USER"
         httpd_conf B30 $P_B30 kylin "$dirs_b" $P_M30 30 4 "$HTTPD_USER"
@@ -262,9 +265,9 @@ start_memcached() {
 
 # ---- load runs -------------------------------------------------------------
 
-declare -A PORT_OF=([A]=$P_A [B]=$P_B [C]=$P_C [D]=$P_D [E]=$P_E
+declare -A PORT_OF=([A]=$P_A [B]=$P_B [C]=$P_C [C2]=$P_C2 [D]=$P_D [E]=$P_E
                     [A30]=$P_A30 [B30]=$P_B30)
-declare -A PROC_OF=([A]=httpd-A [B]=httpd-B [C]=httpd-C [D]=front-nginx
+declare -A PROC_OF=([A]=httpd-A [B]=httpd-B [C]=httpd-C [C2]=httpd-C2 [D]=front-nginx
                     [E]=haproxy [A30]=httpd-A30 [B30]=httpd-B30)
 
 pid_of() {       # pid_of NAME: pid of a process started here
@@ -277,20 +280,25 @@ cpu_groups() {   # cpu_groups SCENARIO: proxy, memcached and backend pids for to
 }
 
 run_wrk() {      # run_wrk PHASE SCENARIO WORKLOAD CONNS DURATION ROUND MEMBERS
-    local phase=$1 sc=$2 wl=$3 c=$4 d=$5 round=$6 m=$7 t=$THREADS cookie="" f secs
-    local groups cpu0 cpu1
+    # every scenario gets the same requests, the session cookie included
+    local phase=$1 sc=$2 wl=$3 c=$4 d=$5 round=$6 m=$7 t=$THREADS cookie=$SESSION_COOKIE
+    local f secs groups cpu0 cpu1 mc0=""
     [ "$c" -lt "$t" ] && t=$c
-    [ "${sc:0:1}" = C ] && cookie=$SESSION_COOKIE
     f=$OUT/raw/$phase-$sc-$wl-c$c-m$m-r$round.txt
     secs=${d%s}
     groups=$(cpu_groups "$sc")
     # shellcheck disable=SC2086
     cpu0=$($TOOL cpu $groups)
+    [ "${sc:0:1}" = C ] && mc0=$($TOOL mc-stats $P_MC1 $P_MC2)
     BENCH_WORKLOAD=$wl BENCH_COOKIE=$cookie timeout $((secs + 30)) \
         wrk -t"$t" -c"$c" -d"$d" --latency -s "$BENCH/wrk.lua" \
         "http://127.0.0.1:${PORT_OF[$sc]}" >"$f" 2>&1 || log "wrk $sc $wl exited $?"
     # shellcheck disable=SC2086
     cpu1=$($TOOL cpu $groups)
+    if [ "${sc:0:1}" = C ]; then   # memcached traffic of this run alone
+        printf '%s\t%s\t%s\t%s\t%s\n' "$phase" "$sc" "raw/$(basename "$f")" "$mc0" \
+            "$($TOOL mc-stats $P_MC1 $P_MC2)" >>"$OUT/memcached-runs.tsv"
+    fi
     # CPU ticks used during the run by the proxy, memcached, the backends
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$phase" "$sc" "$wl" "$c" "$m" \
         "$round" "raw/$(basename "$f")" "$(cut -d' ' -f1 /proc/loadavg)" \
@@ -300,23 +308,19 @@ run_wrk() {      # run_wrk PHASE SCENARIO WORKLOAD CONNS DURATION ROUND MEMBERS
 
 warm_up() {       # connection pools, caches; not kept
     local sc
-    for sc in A B C D E; do
-        BENCH_WORKLOAD=read BENCH_COOKIE=$([ $sc = C ] && echo "$SESSION_COOKIE") \
+    for sc in $MAIN_SCENARIOS; do
+        BENCH_WORKLOAD=read BENCH_COOKIE=$SESSION_COOKIE \
             timeout 30 wrk -t1 -c4 -d1s -s "$BENCH/wrk.lua" \
             "http://127.0.0.1:${PORT_OF[$sc]}" >/dev/null 2>&1 || true
     done
 }
 
-mc_mark() {      # mc_mark LABEL: memcached counters (only C uses them)
-    printf '%s\t%s\n' "$1" "$($TOOL mc-stats $P_MC1 $P_MC2)" >>"$OUT/memcached.tsv"
-}
-
 phase_main() {
     local r wl sc
-    log "main: $ROUNDS rounds of A B C D E x {read, query}, -t$THREADS -c$CONNS -d$DURATION"
+    log "main: $ROUNDS rounds of $MAIN_SCENARIOS x {read, query}, -t$THREADS -c$CONNS -d$DURATION"
     for r in $(seq 1 "$ROUNDS"); do
         for wl in read query; do
-            for sc in A B C D E; do run_wrk main $sc $wl "$CONNS" "$DURATION" "$r" 3; done
+            for sc in $MAIN_SCENARIOS; do run_wrk main $sc $wl "$CONNS" "$DURATION" "$r" 3; done
         done
     done
 }
@@ -355,14 +359,14 @@ cg_control() {   # cg_control PID ARGS...: callgrind_control, checked
 }
 
 callgrind_one() {  # callgrind_one SCENARIO
-    local sc=$1 dir=$RUN/httpd-cg$1 cookie="" vpid t0 t1 wall batch idle
+    # every scenario gets the same requests, the session cookie included
+    local sc=$1 dir=$RUN/httpd-cg$1 cookie=$SESSION_COOKIE vpid t0 t1 wall batch idle
     local lb=kylin dirs="" first=$P_NODE count=3
     case $sc in
         A|A30) lb=byrequests ;;
         B|B30) dirs=$(kylin_dirs routing) ;;
-        C) dirs=$(kylin_dirs sessions); cookie=$SESSION_COOKIE ;;
-        C2) dirs="$(kylin_dirs sessions)\\nKylinSessionCacheTTL 2s"
-            cookie=$SESSION_COOKIE ;;
+        C) dirs=$(kylin_dirs sessions) ;;
+        C2) dirs="$(kylin_dirs sessions)\\nKylinSessionCacheTTL 2s" ;;
     esac
     if [ "${sc:1}" = 30 ]; then first=$P_M30; count=30; fi
     httpd_conf "cg$sc" $P_CG $lb "$dirs" "$first" "$count" 1 ""
@@ -527,10 +531,8 @@ main() {
     fi
 
     warm_up
-    mc_mark before
     has_phase main && phase_main
     has_phase scale && phase_scale
-    mc_mark after
     has_phase members && phase_members
     has_phase callgrind && phase_callgrind
     has_phase probe && probe_finish
