@@ -53,6 +53,7 @@ struct kyl_sreq {
     const kyl_srv_conf_t *conf;
     const char *id;                     /* our session id */
     char skey[KYL_STORE_KEY_MAX];       /* its memcached key, "" until needed */
+    int skey_new;                       /* skey was worked out, not remembered */
     kyl_session_t *sess;
     apr_uint64_t cas;
     int rewrite;                        /* read under the previous key */
@@ -65,9 +66,12 @@ struct kyl_sreq {
 
 static apr_hash_t *stores;              /* store_servers array -> store */
 static kyl_lcache_t *vcache;            /* KylinSessionCacheTTL, or NULL */
+static kyl_lcache_t *keymemo;           /* session id -> memcached key */
 static ap_filter_rec_t *session_frec;   /* added by handle, not by name */
 
 #define KYL_VCACHE_SLOTS    4096
+#define KYL_KEYMEMO_SLOTS   4096
+#define KYL_KEYMEMO_TTL     apr_time_from_sec(3600)
 static volatile apr_uint32_t last_warn; /* s, rate limit of store warnings */
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -132,6 +136,60 @@ static apr_uint32_t ttl_of(const kyl_srv_conf_t *c, const kyl_session_t *s,
 
 /* ---- load and save ------------------------------------------------------ */
 
+/* What the key memo is looked up by: the current key's id, then the
+ * session id (vhosts may use different keys); NULL for no well-formed id. */
+static const char *memo_key(const kyl_sreq_t *s, char buf[KYL_LCACHE_KEY_MAX])
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *kid = s->conf->keyring->cur.kid;
+    int i;
+
+    if (s->id == NULL || strlen(s->id) != KYL_ID_LEN) {
+        return NULL;
+    }
+
+    for (i = 0; i < 4; i++) {
+        buf[2 * i] = hex[kid[i] >> 4];
+        buf[2 * i + 1] = hex[kid[i] & 15];
+    }
+    memcpy(buf + 8, s->id, KYL_ID_LEN + 1);    /* ids are checked: 43 chars */
+    return buf;
+}
+
+/* The memcached key of this request's session (an HMAC of its id): worked
+ * out only when memcached is asked, not on a KylinSessionCacheTTL hit, and
+ * remembered per process for the sessions it has opened (a pure function
+ * of key and id: nothing to go stale, unlike a cached record). */
+static const char *skey_of(request_rec *r, kyl_sreq_t *s)
+{
+    char mk[KYL_LCACHE_KEY_MAX];
+    unsigned char *v;
+    apr_size_t n;
+    apr_uint64_t tag;
+
+    if (s->skey[0] != '\0') {
+        return s->skey;
+    }
+    if (kyl_lcache_get(keymemo, r->pool, memo_key(s, mk), r->request_time,
+                       &v, &n, &tag) && n < sizeof(s->skey)) {
+        memcpy(s->skey, v, n);
+        s->skey[n] = '\0';
+        return s->skey;
+    }
+    kyl_store_key(&s->conf->keyring->cur, s->id, s->skey);
+    s->skey_new = 1;
+    return s->skey;
+}
+
+/* After a record opened under the current key: its key is worth keeping. */
+static void memo_put(request_rec *r, const kyl_sreq_t *s)
+{
+    char mk[KYL_LCACHE_KEY_MAX];
+
+    kyl_lcache_put(keymemo, memo_key(s, mk), s->skey, strlen(s->skey), 0,
+                   r->request_time + KYL_KEYMEMO_TTL);
+}
+
 static int open_record(request_rec *r, kyl_sreq_t *s, const char *key,
                        const unsigned char *val, apr_size_t len)
 {
@@ -151,21 +209,14 @@ static int open_record(request_rec *r, kyl_sreq_t *s, const char *key,
         return 0;
     }
     s->rewrite = used_prev;
+    if (!used_prev && key == s->skey && s->skey_new) {
+        memo_put(r, s);
+    }
     if (ttl > 0 && !used_prev
         && kyl_session_freeze(r->pool, s->sess, &plain, &plen) == APR_SUCCESS) {
         kyl_lcache_put(vcache, s->id, plain, plen, s->cas, r->request_time + ttl);
     }
     return 1;
-}
-
-/* The memcached key of this request's session (an HMAC of its id): worked
- * out only when memcached is asked, not on a KylinSessionCacheTTL hit. */
-static const char *skey_of(kyl_sreq_t *s)
-{
-    if (s->skey[0] == '\0') {
-        kyl_store_key(&s->conf->keyring->cur, s->id, s->skey);
-    }
-    return s->skey;
 }
 
 /* KylinSessionCacheTTL: a record this process read a moment ago, by the
@@ -199,7 +250,7 @@ static int fetch(request_rec *r, kyl_sreq_t *s)
     if (cached(r, s)) {
         return 1;
     }
-    rv = kyl_store_get(s->store, r->pool, skey_of(s), &val, &len, &s->cas,
+    rv = kyl_store_get(s->store, r->pool, skey_of(r, s), &val, &len, &s->cas,
                        &repair);
     if (rv == APR_NOTFOUND && ring->has_prev) {
         kyl_store_key(&ring->prev, s->id, key);
@@ -238,7 +289,7 @@ static apr_status_t put(request_rec *r, kyl_sreq_t *s, apr_int64_t now)
     s->sess->last_seen = now;
     rv = kyl_session_encode(r->pool, s->sess, &plain, &plen);
     if (rv == APR_SUCCESS) {
-        const char *key = skey_of(s);
+        const char *key = skey_of(r, s);
 
         rv = kyl_seal(r->pool, &s->conf->keyring->cur, key, strlen(key),
                       plain, plen, &sealed, &slen);
@@ -612,6 +663,7 @@ static void login_done(request_rec *r, kyl_sreq_t *s, apr_int64_t now)
     s->sess->credential = apr_pstrdup(r->pool, auth);
     s->cas = 0;
     s->skey[0] = '\0';       /* the new id's key, not the replaced one's */
+    s->skey_new = 0;
     node_cookies(r, s, &c);
     if (s->store && save_change(r, s, &c, now) == APR_SUCCESS) {
         strip_node_cookies(r);
@@ -711,6 +763,10 @@ static void session_child_init(apr_pool_t *p, server_rec *main_s)
             c->route_cookie = route_cookie(c, p);
         }
 
+        if (c->store_servers && keymemo == NULL
+            && kyl_lcache_create(&keymemo, p, KYL_KEYMEMO_SLOTS) != APR_SUCCESS) {
+            keymemo = NULL;     /* every request works its key out */
+        }
         if (c->store_servers && kyl_conf_cache_ttl(c) > 0 && vcache == NULL
             && kyl_lcache_create(&vcache, p, KYL_VCACHE_SLOTS) != APR_SUCCESS) {
             vcache = NULL;      /* no cache: every request reads memcached */

@@ -44,6 +44,7 @@ can return another key's value from a get after a poll timeout \
 
 typedef struct {
     const char *name;           /* canonical "host:port" or "[v6]:port" */
+    apr_uint64_t seed;          /* placement hash state after name + 0xff */
     const char *host;           /* as given to memcached_server_add() */
     apr_port_t port;
     memcached_st *master;
@@ -217,19 +218,29 @@ apr_status_t kyl_store_parse_server(apr_pool_t *p, const char *spec,
 /* FNV-1a over server name, a separator that no name contains, and the key,
  * then the murmur3 finaliser so that close inputs spread well.  Byte-wise,
  * so every balancer host computes the same scores. */
-static apr_uint64_t place_score(const char *name, const char *key,
-                                apr_size_t klen)
+#define KYL_FNV_PRIME APR_UINT64_C(0x100000001b3)
+
+/* FNV-1a state after a server's name and a 0xff separator: the part of
+ * every placement hash that does not depend on the key, worked out once. */
+static apr_uint64_t place_seed(const char *name)
 {
     apr_uint64_t h = APR_UINT64_C(0xcbf29ce484222325);
-    const apr_uint64_t prime = APR_UINT64_C(0x100000001b3);
-    apr_size_t i;
 
     for (; *name; name++) {
-        h = (h ^ (unsigned char)*name) * prime;
+        h = (h ^ (unsigned char)*name) * KYL_FNV_PRIME;
     }
-    h = (h ^ 0xffu) * prime;
+    return (h ^ 0xffu) * KYL_FNV_PRIME;
+}
+
+/* FNV-1a of name, 0xff, key, then a murmur3 finalizer. */
+static apr_uint64_t place_score(apr_uint64_t seed, const char *key,
+                                apr_size_t klen)
+{
+    apr_uint64_t h = seed;
+    apr_size_t i;
+
     for (i = 0; i < klen; i++) {
-        h = (h ^ (unsigned char)key[i]) * prime;
+        h = (h ^ (unsigned char)key[i]) * KYL_FNV_PRIME;
     }
     h ^= h >> 33;
     h *= APR_UINT64_C(0xff51afd7ed558ccd);
@@ -249,7 +260,7 @@ static void place(const kyl_store_t *st, const char *key, apr_size_t klen,
     int i, c;
 
     for (i = 0; i < st->nservers; i++) {
-        score[i] = place_score(st->servers[i].name, key, klen);
+        score[i] = place_score(st->servers[i].seed, key, klen);
     }
     for (c = 0; c < st->ncopies; c++) {
         int best = -1;
@@ -779,6 +790,7 @@ static apr_status_t servers_init(kyl_store_t *st, apr_pool_t *p,
         }
         s->name = apr_psprintf(p, strchr(s->host, ':') ? "[%s]:%u" : "%s:%u",
                                s->host, (unsigned)s->port);
+        s->seed = place_seed(s->name);
         for (j = 0; j < i; j++) {
             if (strcmp(st->servers[j].name, s->name) == 0) {
                 return APR_EINVAL;
