@@ -3,14 +3,12 @@
  * kyl_http_parse_answer is table-driven; kyl_http_get talks to a tiny
  * server on 127.0.0.1:0, an APR thread that accepts one connection and
  * plays a canned script (answer, close, hang, trickle). */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <apr_strings.h>
-#include <apr_network_io.h>
-#include <apr_poll.h>
 #include <apr_thread_proc.h>
 #include "kyl_test.h"
+#include "kyl_test_net.h"
 #include "kyl_http.h"
 
 #define OK APR_SUCCESS
@@ -300,83 +298,25 @@ typedef struct {
     char request[2048];             /* what the client sent */
 } srv_t;
 
-/* Reads the request head (up to the blank line). */
-static void srv_read_request(srv_t *s, apr_socket_t *c)
-{
-    apr_size_t used = 0;
-
-    while (used < sizeof(s->request) - 1 && !strstr(s->request, "\r\n\r\n")) {
-        apr_size_t n = sizeof(s->request) - 1 - used;
-
-        if (apr_socket_recv(c, s->request + used, &n) != APR_SUCCESS) {
-            break;
-        }
-        used += n;
-        s->request[used] = '\0';
-    }
-}
-
-/* Waits until the client goes away (it closes at its deadline). */
-static void srv_wait_close(apr_socket_t *c)
-{
-    char b[64];
-    apr_size_t n = sizeof(b);
-
-    while (apr_socket_recv(c, b, &n) == APR_SUCCESS && n > 0) {
-        n = sizeof(b);
-    }
-}
-
-static void srv_send(srv_t *s, apr_socket_t *c)
-{
-    apr_size_t off = 0;
-
-    while (off < s->len) {
-        apr_size_t n = s->act == SRV_TRICKLE ? 1 : s->len - off;
-
-        if (apr_socket_send(c, s->answer + off, &n) != APR_SUCCESS) {
-            return;                 /* the client gave up */
-        }
-        off += n;
-        if (s->act == SRV_TRICKLE) {
-            apr_sleep(apr_time_from_msec(20));
-        }
-    }
-}
-
-/* apr_socket_accept does not wait for a timeout: poll first. */
-static apr_status_t srv_accept(srv_t *s, apr_socket_t **c,
-                               apr_interval_time_t timeout)
-{
-    apr_pollfd_t pfd;
-    apr_int32_t n;
-    apr_status_t rv;
-
-    memset(&pfd, 0, sizeof(pfd));
-    pfd.p = s->pool;
-    pfd.desc_type = APR_POLL_SOCKET;
-    pfd.reqevents = APR_POLLIN;
-    pfd.desc.s = s->listener;
-    rv = apr_poll(&pfd, 1, &n, timeout);
-    return rv != APR_SUCCESS ? rv : apr_socket_accept(c, s->listener, s->pool);
-}
-
 static void *APR_THREAD_FUNC srv_run(apr_thread_t *t, void *data)
 {
     srv_t *s = data;
     apr_socket_t *c;
 
     (void)t;
-    if (srv_accept(s, &c, apr_time_from_sec(3)) != APR_SUCCESS) {
+    if (kyl_test_accept(s->listener, s->pool, &c, apr_time_from_sec(3)) != APR_SUCCESS) {
         return NULL;
     }
     apr_socket_timeout_set(c, apr_time_from_sec(3));
-    srv_read_request(s, c);
+    kyl_test_read_head(c, s->request, sizeof(s->request));
     if (s->act == SRV_HANG) {
-        srv_wait_close(c);
+        kyl_test_drain(c);
+    }
+    else if (s->act == SRV_TRICKLE) {
+        kyl_test_send(c, s->answer, s->len, 1, apr_time_from_msec(20));
     }
     else if (s->act != SRV_CLOSE) {
-        srv_send(s, c);
+        kyl_test_send(c, s->answer, s->len, 0, 0);
     }
     apr_socket_close(c);
     return NULL;            /* not apr_thread_exit(): pthread_exit() trips ASan */
@@ -384,22 +324,12 @@ static void *APR_THREAD_FUNC srv_run(apr_thread_t *t, void *data)
 
 static void srv_start(srv_t *s, srv_act_e act, const char *answer, apr_size_t len)
 {
-    apr_sockaddr_t *sa;
-
     memset(s, 0, sizeof(*s));
     s->act = act;
     s->answer = answer;
     s->len = len;
-    signal(SIGPIPE, SIG_IGN);
     ck_assert_int_eq(apr_pool_create(&s->pool, NULL), APR_SUCCESS);
-    ck_assert_int_eq(apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, 0, 0, s->pool),
-                     APR_SUCCESS);
-    ck_assert_int_eq(apr_socket_create(&s->listener, APR_INET, SOCK_STREAM,
-                                       APR_PROTO_TCP, s->pool), APR_SUCCESS);
-    ck_assert_int_eq(apr_socket_bind(s->listener, sa), APR_SUCCESS);
-    ck_assert_int_eq(apr_socket_listen(s->listener, 8), APR_SUCCESS);
-    apr_socket_addr_get(&sa, APR_LOCAL, s->listener);
-    s->port = sa->port;
+    s->port = kyl_test_listen(s->pool, &s->listener);
     ck_assert_int_eq(apr_thread_create(&s->thread, NULL, srv_run, s, s->pool),
                      APR_SUCCESS);
 }
@@ -422,21 +352,6 @@ static kyl_http_target_t target(apr_port_t port)
     return t;
 }
 
-/* A port that nobody listens on (bound, then closed). */
-static apr_port_t closed_port(void)
-{
-    apr_sockaddr_t *sa;
-    apr_socket_t *s;
-    apr_port_t port;
-
-    apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, 0, 0, tp);
-    apr_socket_create(&s, APR_INET, SOCK_STREAM, APR_PROTO_TCP, tp);
-    ck_assert_int_eq(apr_socket_bind(s, sa), APR_SUCCESS);
-    apr_socket_addr_get(&sa, APR_LOCAL, s);
-    port = sa->port;
-    apr_socket_close(s);
-    return port;
-}
 
 static const struct {
     srv_act_e act;
@@ -611,7 +526,7 @@ END_TEST
 
 START_TEST(get_connect_errors)
 {
-    kyl_http_target_t t = target(closed_port());
+    kyl_http_target_t t = target(kyl_test_closed_port(tp));
     kyl_http_answer_t ans;
     const char *err = NULL;
     apr_time_t start = apr_time_now();

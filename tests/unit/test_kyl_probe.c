@@ -7,15 +7,13 @@
  * A case then checks the result and the request log, written as the paths
  * after /kylin/api/ in order, "+" marking a request that carried
  * credentials. */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <apr_atomic.h>
 #include <apr_strings.h>
-#include <apr_network_io.h>
-#include <apr_poll.h>
 #include <apr_thread_proc.h>
 #include "kyl_test.h"
+#include "kyl_test_net.h"
 #include "kyl_probe.h"
 
 #define BASIC "Basic cHJvYmU6c2VjcmV0"          /* probe:secret */
@@ -105,37 +103,6 @@ typedef struct {
     int nlog;
 } srv_t;
 
-static apr_status_t srv_accept(srv_t *s, apr_socket_t **c, apr_interval_time_t t)
-{
-    apr_pollfd_t pfd;
-    apr_int32_t n;
-    apr_status_t rv;
-
-    memset(&pfd, 0, sizeof(pfd));
-    pfd.p = s->pool;
-    pfd.desc_type = APR_POLL_SOCKET;
-    pfd.reqevents = APR_POLLIN;
-    pfd.desc.s = s->listener;
-    rv = apr_poll(&pfd, 1, &n, t);
-    return rv != APR_SUCCESS ? rv : apr_socket_accept(c, s->listener, s->pool);
-}
-
-static void srv_read_head(apr_socket_t *c, char *buf, apr_size_t cap)
-{
-    apr_size_t used = 0;
-
-    buf[0] = '\0';
-    while (used < cap - 1 && !strstr(buf, "\r\n\r\n")) {
-        apr_size_t n = cap - 1 - used;
-
-        if (apr_socket_recv(c, buf + used, &n) != APR_SUCCESS) {
-            break;
-        }
-        used += n;
-        buf[used] = '\0';
-    }
-}
-
 /* The value of header name in the request head, copied into out. */
 static int header_value(const char *head, const char *name, char *out, apr_size_t cap)
 {
@@ -181,19 +148,6 @@ static const route_t *srv_route(srv_t *s, const char *path)
     return NULL;
 }
 
-static void srv_send(apr_socket_t *c, const char *buf, apr_size_t len)
-{
-    while (len > 0) {
-        apr_size_t n = len;
-
-        if (apr_socket_send(c, buf, &n) != APR_SUCCESS) {
-            return;
-        }
-        buf += n;
-        len -= n;
-    }
-}
-
 static void srv_answer(srv_t *s, apr_socket_t *c, const route_t *r)
 {
     static const route_t not_found = { NULL, 404, TOMCAT("404", "Not Found"), 0 };
@@ -204,12 +158,7 @@ static void srv_answer(srv_t *s, apr_socket_t *c, const route_t *r)
         apr_sleep(apr_time_from_msec(r->delay_ms));
     }
     if (r->status == SRV_HANG) {
-        char b[64];
-        apr_size_t n = sizeof(b);
-
-        while (apr_socket_recv(c, b, &n) == APR_SUCCESS && n > 0) {
-            n = sizeof(b);          /* until the client gives up */
-        }
+        kyl_test_drain(c);          /* until the client gives up */
         return;
     }
     body = apr_pstrdup(s->pool, r->body);
@@ -221,7 +170,7 @@ static void srv_answer(srv_t *s, apr_socket_t *c, const route_t *r)
         : apr_psprintf(s->pool, "HTTP/1.1 %d Canned\r\nContent-Type: application/json"
                        "\r\nContent-Length: %u\r\nConnection: close\r\n\r\n%s",
                        r->status, (unsigned)strlen(body), body);
-    srv_send(c, ans, strlen(ans));
+    kyl_test_send(c, ans, strlen(ans), 0, 0);
 }
 
 static void *APR_THREAD_FUNC srv_run(apr_thread_t *t, void *data)
@@ -233,11 +182,12 @@ static void *APR_THREAD_FUNC srv_run(apr_thread_t *t, void *data)
     while (!apr_atomic_read32(&s->stop)) {
         apr_socket_t *c;
 
-        if (srv_accept(s, &c, apr_time_from_msec(20)) != APR_SUCCESS) {
+        if (kyl_test_accept(s->listener, s->pool, &c, apr_time_from_msec(20))
+            != APR_SUCCESS) {
             continue;
         }
         apr_socket_timeout_set(c, apr_time_from_sec(3));
-        srv_read_head(c, head, sizeof(head));
+        kyl_test_read_head(c, head, sizeof(head));
         srv_answer(s, c, srv_route(s, srv_record(s, head)->path));
         apr_socket_close(c);
     }
@@ -246,20 +196,10 @@ static void *APR_THREAD_FUNC srv_run(apr_thread_t *t, void *data)
 
 static void srv_start(srv_t *s, const route_t *routes)
 {
-    apr_sockaddr_t *sa;
-
     memset(s, 0, sizeof(*s));
     s->routes = routes;
-    signal(SIGPIPE, SIG_IGN);
     ck_assert_int_eq(apr_pool_create(&s->pool, NULL), APR_SUCCESS);
-    ck_assert_int_eq(apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, 0, 0, s->pool),
-                     APR_SUCCESS);
-    ck_assert_int_eq(apr_socket_create(&s->listener, APR_INET, SOCK_STREAM,
-                                       APR_PROTO_TCP, s->pool), APR_SUCCESS);
-    ck_assert_int_eq(apr_socket_bind(s->listener, sa), APR_SUCCESS);
-    ck_assert_int_eq(apr_socket_listen(s->listener, 8), APR_SUCCESS);
-    apr_socket_addr_get(&sa, APR_LOCAL, s->listener);
-    s->port = sa->port;
+    s->port = kyl_test_listen(s->pool, &s->listener);
     apr_snprintf(s->member, sizeof(s->member), "127.0.0.1:%u", (unsigned)s->port);
     ck_assert_int_eq(apr_thread_create(&s->thread, NULL, srv_run, s, s->pool),
                      APR_SUCCESS);
@@ -733,17 +673,8 @@ START_TEST(probe_nobody_listens)
 {
     kyl_probe_target_t t;
     kyl_probe_result_t res;
-    apr_sockaddr_t *sa;
-    apr_socket_t *sock;
 
-    /* a port bound and closed again: nobody listens there */
-    apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, 0, 0, tp);
-    apr_socket_create(&sock, APR_INET, SOCK_STREAM, APR_PROTO_TCP, tp);
-    ck_assert_int_eq(apr_socket_bind(sock, sa), APR_SUCCESS);
-    apr_socket_addr_get(&sa, APR_LOCAL, sock);
-    apr_socket_close(sock);
-
-    target_init(&t, sa->port);
+    target_init(&t, kyl_test_closed_port(tp));
     t.auth = BASIC;
     kyl_probe_run(&res, &t, tp);
     ck_assert_int_eq(res.healthy, 0);
