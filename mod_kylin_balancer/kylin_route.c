@@ -110,10 +110,48 @@ int kyl_member_tier(kyl_class_e cls, const kyl_route_view_t *v,
     }
 }
 
+/* kyl_member_tier for every class, leader_known, passive mark and the
+ * route-word bits it reads (probed, healthy, mode, leader: 6 bits), worked
+ * out once: the finder looks a member's tier up instead of unpacking its
+ * route word, and kyl_member_tier stays the one definition of the rules. */
+#define KYL_RW_TIER_BITS 64
+static signed char tier_table[KYL_CLASS_COUNT][2][2][KYL_RW_TIER_BITS];
+
+static unsigned tier_index(apr_uint32_t word)
+{
+    return (word & (KYL_RW_PROBED | KYL_RW_HEALTHY))
+         | KYL_RW_FIELD(word, KYL_RW_MODE_SHIFT, 3u) << 2
+         | KYL_RW_FIELD(word, KYL_RW_LEAD_SHIFT, 3u) << 4;
+}
+
+static void tier_table_init(void)
+{
+    unsigned bits;
+    int cls, known, passive;
+
+    for (bits = 0; bits < KYL_RW_TIER_BITS; bits++) {
+        kyl_route_view_t v;
+
+        memset(&v, 0, sizeof(v));
+        v.probed = (bits & KYL_RW_PROBED) != 0;
+        v.healthy = (bits & KYL_RW_HEALTHY) != 0;
+        v.mode = (kyl_mode_e)((bits >> 2) & 3u);
+        v.leader = (kyl_leader_e)((bits >> 4) & 3u);
+        for (cls = 0; cls < KYL_CLASS_COUNT; cls++) {
+            for (known = 0; known < 2; known++) {
+                for (passive = 0; passive < 2; passive++) {
+                    tier_table[cls][known][passive][bits] = (signed char)
+                        kyl_member_tier((kyl_class_e)cls, &v, passive, known);
+                }
+            }
+        }
+    }
+}
+
 static int worker_tier(proxy_balancer *b, proxy_worker *w, kyl_baton_t *k)
 {
     kyl_slot_t *slot;
-    kyl_route_view_t v;
+    apr_uint32_t word, mark;
     int passive, tier, i = w->s->index;
 
     if (i >= 0 && i < KYL_TIER_CACHE && k->tiers[i] != KYL_TIER_UNSET) {
@@ -123,8 +161,14 @@ static int worker_tier(proxy_balancer *b, proxy_worker *w, kyl_baton_t *k)
     if (slot == NULL) {
         return 0;     /* no state table room: behave like byrequests */
     }
-    member_view(slot, k->now, k->stale, &v, &passive);
-    tier = kyl_member_tier(k->cls, &v, passive, k->leader_known);
+    /* what member_view() works out, on the bits the tier depends on */
+    mark = slot->passive_nonquery;
+    word = slot->route;
+    if ((word & KYL_RW_PROBED) && k->now - slot->last_probe > k->stale) {
+        word &= ~(KYL_RW_PROBED | KYL_RW_HEALTHY);   /* prober not running */
+    }
+    passive = mark && apr_time_sec(k->now) - (apr_int64_t)mark < KYL_PASSIVE_TTL;
+    tier = tier_table[k->cls][k->leader_known != 0][passive][tier_index(word)];
     if (i >= 0 && i < KYL_TIER_CACHE) {
         k->tiers[i] = (signed char)tier;
     }
@@ -533,6 +577,7 @@ static apr_status_t passive_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 
 apr_status_t kyl_route_post_config(server_rec *s)
 {
+    tier_table_init();
     get_best_worker = APR_RETRIEVE_OPTIONAL_FN(proxy_balancer_get_best_worker);
     if (get_best_worker == NULL) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, KYL_LOG_PREFIX

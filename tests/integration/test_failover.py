@@ -29,7 +29,9 @@ REFUSED = (r"AH00957: .*Connection refused|AH00957: http: attempt to connect",
            r"AH00959: ap_proxy_connect_backend disabling worker",
            r"AH01114: HTTP: failed to make connection")
 # ... and of a request cut short by the member's death (counted by the tests)
-CUT = (r"AH01102: error reading status line", r"AH00898: Error reading from remote")
+# (a member frozen between its status line and its body: AH01110)
+CUT = (r"AH01102: error reading status line", r"AH00898: Error reading from remote",
+       r"AH01110: error reading response")
 # n1 takes builds, n2 and n3 queries: losing n3 leaves one query member.
 NODES = [("n1", "all", True), ("n2", "query", False), ("n3", "query", False)]
 
