@@ -505,7 +505,7 @@ void kyl_session_route(request_rec *r, kyl_req_t *req, proxy_worker *w)
         return;
     }
     if (!s->own_auth) {
-        apr_table_set(r->headers_in, "Authorization", s->sess->credential);
+        apr_table_setn(r->headers_in, "Authorization", s->sess->credential);
     }
     /* The node's own cookies come from the record, never from the client:
      * one pass takes out whatever the client sent under those names. */

@@ -192,8 +192,8 @@ members() {      # members FIRST_PORT COUNT: BalancerMember lines
     printf '%s' "$out"
 }
 
-kylin_dirs() {   # kylin_dirs routing|sessions
-    local d="KylinProbeInterval 5s"
+kylin_dirs() {   # kylin_dirs routing|sessions [PROBE_INTERVAL]
+    local d="KylinProbeInterval ${2:-5s}"
     if [ "$1" = sessions ]; then
         d="$d\\nKylinSessionStore 127.0.0.1:$P_MC1 127.0.0.1:$P_MC2"
         d="$d\\nKylinSessionKey \"$RUN/session.key\""
@@ -362,11 +362,13 @@ callgrind_one() {  # callgrind_one SCENARIO
     # every scenario gets the same requests, the session cookie included
     local sc=$1 dir=$RUN/httpd-cg$1 cookie=$SESSION_COOKIE vpid t0 t1 wall batch idle
     local lb=kylin dirs="" first=$P_NODE count=3
+    # probes every 60 s: the batch and the idle window each see none after
+    # the first, so the idle subtraction does not depend on when they fall
     case $sc in
         A|A30) lb=byrequests ;;
-        B|B30) dirs=$(kylin_dirs routing) ;;
-        C) dirs=$(kylin_dirs sessions) ;;
-        C2) dirs="$(kylin_dirs sessions)\\nKylinSessionCacheTTL 2s" ;;
+        B|B30) dirs=$(kylin_dirs routing 60s) ;;
+        C) dirs=$(kylin_dirs sessions 60s) ;;
+        C2) dirs="$(kylin_dirs sessions 60s)\\nKylinSessionCacheTTL 2s" ;;
     esac
     if [ "${sc:1}" = 30 ]; then first=$P_M30; count=30; fi
     httpd_conf "cg$sc" $P_CG $lb "$dirs" "$first" "$count" 1 ""
