@@ -41,6 +41,10 @@ typedef struct {
     apr_time_t now;
     apr_interval_time_t stale;          /* probe results older are unknown */
     signed char tiers[KYL_TIER_CACHE];  /* KYL_TIER_UNSET or the tier */
+    /* the members that tie with the current best (same tier, equally
+     * busy), gathered while httpd's helper walks them: no second walk */
+    proxy_worker *ties[KYL_TIER_CACHE];
+    int nties;                          /* -1: too many, walk again */
 } kyl_baton_t;
 
 static APR_OPTIONAL_FN_TYPE(proxy_balancer_get_best_worker) *get_best_worker;
@@ -184,6 +188,7 @@ static void baton_init(kyl_baton_t *k, proxy_balancer *b, request_rec *r,
     k->stale = stale_after(kyl_conf(r->server));
     k->best_tier = 1 << 20;
     k->leader_known = 0;
+    k->nties = 0;
     memset(k->tiers, KYL_TIER_UNSET, sizeof(k->tiers));
 }
 
@@ -377,6 +382,16 @@ static int kyl_handler(request_rec *r)
 
 /* ---- the finder --------------------------------------------------------- */
 
+static void tie(kyl_baton_t *k, proxy_worker *w)
+{
+    if (k->nties >= KYL_TIER_CACHE) {
+        k->nties = -1;          /* too many to keep: account() walks again */
+    }
+    if (k->nties >= 0) {
+        k->ties[k->nties++] = w;
+    }
+}
+
 static int is_best(proxy_worker *cur, proxy_worker *prev, void *baton)
 {
     kyl_baton_t *k = baton;
@@ -386,13 +401,16 @@ static int is_best(proxy_worker *cur, proxy_worker *prev, void *baton)
         return 0;
     }
     if (prev == NULL || tier < k->best_tier
-        || (tier == k->best_tier
-            && (cur->s->busy < prev->s->busy
-                || (cur->s->busy == prev->s->busy
-                    && cur->s->lbstatus + cur->s->lbfactor
-                       > prev->s->lbstatus + prev->s->lbfactor)))) {
-        k->best_tier = tier;
+        || (tier == k->best_tier && cur->s->busy < prev->s->busy)) {
+        k->best_tier = tier;        /* a better group starts with cur */
+        k->nties = 0;
+        tie(k, cur);
         return 1;
+    }
+    if (tier == k->best_tier && cur->s->busy == prev->s->busy) {
+        tie(k, cur);
+        return cur->s->lbstatus + cur->s->lbfactor
+               > prev->s->lbstatus + prev->s->lbfactor;
     }
     return 0;
 }
@@ -401,13 +419,19 @@ static int is_best(proxy_worker *cur, proxy_worker *prev, void *baton)
  * tier, equally busy), as byrequests does among all members.  A member
  * chosen because it was the least busy one is not charged: otherwise a
  * busy period leaves a debt that sends every request of the next quiet
- * period to the same member. */
+ * period to the same member.  A member that ties is one is_best saw join
+ * the winner's group (a better group started afresh); with more ties
+ * than it keeps, the members are walked again. */
 static void account(proxy_balancer *b, proxy_worker *best, kyl_baton_t *k)
 {
     apr_size_t busy = best->s->busy;
     int i, total = 0;
 
-    for (i = 0; i < b->workers->nelts; i++) {
+    for (i = 0; i < k->nties; i++) {
+        k->ties[i]->s->lbstatus += k->ties[i]->s->lbfactor;
+        total += k->ties[i]->s->lbfactor;
+    }
+    for (i = 0; k->nties < 0 && i < b->workers->nelts; i++) {
         proxy_worker *w = APR_ARRAY_IDX(b->workers, i, proxy_worker *);
 
         if (PROXY_WORKER_IS_USABLE(w) && w->s->busy == busy

@@ -320,7 +320,9 @@ class Httpd:
             lines.append(f'CoreDumpDirectory "{os.environ["KYL_CORE_DIR"]}"')
         if members:
             lines.append('<Proxy "balancer://kylin">')
-            lines += [f'    BalancerMember "{m}"' for m in members]
+            # a member is a URL, or (URL, parameters) such as "loadfactor=3"
+            lines += [f'    BalancerMember "{m}"' if isinstance(m, str)
+                      else f'    BalancerMember "{m[0]}" {m[1]}' for m in members]
             lines.append(f"    ProxySet lbmethod={lbmethod}")
             lines.append("</Proxy>")
             lines += ['ProxyPass "/kylin-balancer" "!"',

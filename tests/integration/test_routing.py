@@ -93,6 +93,23 @@ def test_round_robin_resumes_after_a_busy_period(cluster):
     assert seen == {"n3": 5, "n4": 5}, (burst, seen)
 
 
+def test_loadfactor_weights_the_round_robin(cluster):
+    """BalancerMember loadfactor weighs the round robin within a tier, as
+    under byrequests: n4 (loadfactor 3) gets three queries for each of n3's,
+    and members of other tiers get none."""
+    nodes = {name: cluster.node(name, "v4", mode, leader, ["--public-mode"])
+             for name, mode, leader in FOUR}
+    weights = {"n3": 1, "n4": 3}
+    members = [(n.url, f"loadfactor={weights[name]}") if name in weights else n.url
+               for name, n in nodes.items()]
+    path = cluster.write_file("probe.creds", "ADMIN:KYLIN\n")
+    h = cluster.httpd().start(members=members,
+                              directives=PROBE + f"KylinProbeCredentials {path}\n")
+    h.wait_probed(nodes.values())
+    seen = served_by(h, "POST", "/kylin/api/query", 40, body=QUERY)
+    assert seen == {"n3": 10, "n4": 30}, seen
+
+
 def test_no_query_member_is_503_json(cluster):
     cluster.allow_errors(r"no usable member for query")
     h, nodes = start_cluster(cluster, "v4", [("n1", "job", True), ("n2", "job", False)])
