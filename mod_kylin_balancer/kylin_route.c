@@ -39,7 +39,9 @@ typedef struct {
     int leader_known;
     int best_tier;
     apr_time_t now;
+    apr_int64_t now_sec;
     apr_interval_time_t stale;          /* probe results older are unknown */
+    const signed char *tier_row;        /* tier_table[cls][leader_known] */
     signed char tiers[KYL_TIER_CACHE];  /* KYL_TIER_UNSET or the tier */
     /* the members that tie with the current best (same tier, equally
      * busy), gathered while httpd's helper walks them: no second walk */
@@ -121,11 +123,14 @@ int kyl_member_tier(kyl_class_e cls, const kyl_route_view_t *v,
 #define KYL_RW_TIER_BITS 64
 static signed char tier_table[KYL_CLASS_COUNT][2][2][KYL_RW_TIER_BITS];
 
+/* probed, healthy (bits 0-1), mode (4-5) and leader (6-7) as 6 bits */
+#if KYL_RW_PROBED != 1 || KYL_RW_HEALTHY != 2 || KYL_RW_MODE_SHIFT != 4 \
+    || KYL_RW_LEAD_SHIFT != 6
+#error "tier_index() follows the route word layout"
+#endif
 static unsigned tier_index(apr_uint32_t word)
 {
-    return (word & (KYL_RW_PROBED | KYL_RW_HEALTHY))
-         | KYL_RW_FIELD(word, KYL_RW_MODE_SHIFT, 3u) << 2
-         | KYL_RW_FIELD(word, KYL_RW_LEAD_SHIFT, 3u) << 4;
+    return (word & 3u) | ((word >> 2) & 0x3cu);
 }
 
 static void tier_table_init(void)
@@ -165,14 +170,17 @@ static int worker_tier(proxy_balancer *b, proxy_worker *w, kyl_baton_t *k)
     if (slot == NULL) {
         return 0;     /* no state table room: behave like byrequests */
     }
-    /* what member_view() works out, on the bits the tier depends on */
-    mark = slot->passive_nonquery;
+    /* what member_view() works out, on the bits the tier depends on (the
+     * passive mark only matters to queries) */
     word = slot->route;
     if ((word & KYL_RW_PROBED) && k->now - slot->last_probe > k->stale) {
         word &= ~(KYL_RW_PROBED | KYL_RW_HEALTHY);   /* prober not running */
     }
-    passive = mark && apr_time_sec(k->now) - (apr_int64_t)mark < KYL_PASSIVE_TTL;
-    tier = tier_table[k->cls][k->leader_known != 0][passive][tier_index(word)];
+    passive = 0;
+    if (k->cls == KYL_CLASS_QUERY && (mark = slot->passive_nonquery) != 0) {
+        passive = k->now_sec - (apr_int64_t)mark < KYL_PASSIVE_TTL;
+    }
+    tier = k->tier_row[passive * KYL_RW_TIER_BITS + tier_index(word)];
     if (i >= 0 && i < KYL_TIER_CACHE) {
         k->tiers[i] = (signed char)tier;
     }
@@ -185,9 +193,11 @@ static void baton_init(kyl_baton_t *k, proxy_balancer *b, request_rec *r,
     k->b = b;
     k->cls = cls;
     k->now = apr_time_now();
+    k->now_sec = apr_time_sec(k->now);
     k->stale = stale_after(kyl_conf(r->server));
     k->best_tier = 1 << 20;
     k->leader_known = 0;
+    k->tier_row = &tier_table[cls][0][0][0];
     k->nties = 0;
     memset(k->tiers, KYL_TIER_UNSET, sizeof(k->tiers));
 }
@@ -479,6 +489,7 @@ static proxy_worker *kyl_find(proxy_balancer *b, request_rec *r)
     baton_init(&k, b, r, req->cls);
     k.leader_known = (k.cls == KYL_CLASS_JOB || k.cls == KYL_CLASS_WRITE
                       || k.cls == KYL_CLASS_INTERNAL) && leader_known(b, &k);
+    k.tier_row = &tier_table[k.cls][k.leader_known][0][0];
     best = sticky_worker(b, req, &k);
     if (best == NULL) {
         best = get_best_worker(b, r, is_best, &k);
