@@ -25,65 +25,82 @@ static int is_blank(char c)
     return c == ' ' || c == '\t';
 }
 
-/* RFC 7230 tchar. */
+/* Character classes as one table (no locale, no branches per byte): every
+ * request with a session checks a cookie value of 43 bytes or more. */
+#define KYL_CH_CTL    1u      /* control character: no name or value has one */
+#define KYL_CH_OCTET  2u      /* RFC 6265 cookie-octet */
+#define KYL_CH_TCHAR  4u      /* RFC 7230 tchar */
+
+/* CTL: below 0x20 but tab, and 0x7F.  OCTET: 0x21-0x7E but DQUOTE, ',',
+ * ';' and '\\'.  TCHAR: letters, digits and !#$%&'*+-.^_`|~.  (The unit
+ * test checks every byte against these definitions.) */
+static const unsigned char ch_class[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1,  /* 0x00 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* 0x10 */
+    0, 6, 0, 6, 6, 6, 6, 6, 2, 2, 6, 6, 0, 6, 6, 2,  /* 0x20 */
+    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 2, 0, 2, 2, 2, 2,  /* 0x30 */
+    2, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,  /* 0x40 */
+    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 2, 0, 2, 6, 6,  /* 0x50 */
+    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,  /* 0x60 */
+    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 2, 6, 2, 6, 1,  /* 0x70 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0x80 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0x90 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0xa0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0xb0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0xc0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0xd0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0xe0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0xf0 */
+};
+
+/* The classes every byte of s[0..n) has (all), and any byte has (any). */
+static void ch_scan(const char *s, apr_size_t n, unsigned *all, unsigned *any)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned a = 0xffu, o = 0;
+    apr_size_t i;
+
+    for (i = 0; i < n; i++) {
+        a &= ch_class[u[i]];
+        o |= ch_class[u[i]];
+    }
+    *all = a;
+    *any = o;
+}
+
 static int is_tchar(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-        || (c >= '0' && c <= '9') || (c != 0 && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-/* RFC 6265 cookie-octet. */
-static int is_cookie_octet(unsigned char c)
-{
-    return c >= 0x21 && c <= 0x7E && c != '"' && c != ',' && c != ';'
-        && c != '\\';
-}
-
-/* Control characters, which no cookie name or value may carry. */
-static int is_ctl(unsigned char c)
-{
-    return (c < 0x20 && c != '\t') || c == 0x7F;
+    return (ch_class[c] & KYL_CH_TCHAR) != 0;
 }
 
 static int has_ctl(const char *s, apr_size_t n)
 {
-    apr_size_t i;
+    unsigned all, any;
 
-    for (i = 0; i < n; i++) {
-        if (is_ctl((unsigned char)s[i])) {
-            return 1;
-        }
-    }
-    return 0;
+    ch_scan(s, n, &all, &any);
+    return (any & KYL_CH_CTL) != 0;
 }
 
 static int is_token(const char *s, apr_size_t n)
 {
-    apr_size_t i;
+    unsigned all, any;
 
-    for (i = 0; i < n; i++) {
-        if (!is_tchar((unsigned char)s[i])) {
-            return 0;
-        }
-    }
-    return n > 0;
+    ch_scan(s, n, &all, &any);
+    return n > 0 && (all & KYL_CH_TCHAR);
 }
 
 /* cookie-value = *cookie-octet / ( DQUOTE *cookie-octet DQUOTE ) */
 static int is_cookie_value(const char *s)
 {
-    apr_size_t n = strlen(s), i;
+    apr_size_t n = strlen(s);
+    unsigned all, any;
 
     if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
         s++;
         n -= 2;
     }
-    for (i = 0; i < n; i++) {
-        if (!is_cookie_octet((unsigned char)s[i])) {
-            return 0;
-        }
-    }
-    return 1;
+    ch_scan(s, n, &all, &any);
+    return n == 0 || (all & KYL_CH_OCTET);
 }
 
 /* c points at ','.  1 when another cookie starts after it. */
@@ -312,12 +329,26 @@ const char *kyl_cookie_strip(apr_pool_t *p, const char *header,
 const char *kyl_cookie_append(apr_pool_t *p, const char *header,
                               const char *name, const char *value)
 {
+    apr_size_t hl, nl, vl;
+    char *out, *w;
+
     if (name == NULL || !is_token(name, strlen(name)) || value == NULL
         || !is_cookie_value(value)) {
         return NULL;
     }
-    return header ? apr_pstrcat(p, header, "; ", name, "=", value, NULL)
-                  : apr_pstrcat(p, name, "=", value, NULL);
+    hl = header ? strlen(header) : 0;
+    nl = strlen(name);
+    vl = strlen(value);
+    w = out = apr_palloc(p, hl + 2 + nl + 1 + vl + 1);
+    if (header) {
+        memcpy(w, header, hl);
+        memcpy(w + hl, "; ", 2);
+        w += hl + 2;
+    }
+    memcpy(w, name, nl);
+    w[nl] = '=';
+    memcpy(w + nl + 1, value, vl + 1);
+    return out;
 }
 
 const char *kyl_cookie_put(apr_pool_t *p, const char *header,

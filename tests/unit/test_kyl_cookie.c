@@ -296,6 +296,37 @@ START_TEST(append_table)
 }
 END_TEST
 
+/* The character classes against RFC 6265/7230, byte by byte, through
+ * the public functions that use them. */
+START_TEST(character_classes)
+{
+    static const char tsym[] = "!#$%&'*+-.^_`|~";
+    unsigned c;
+
+    for (c = 1; c < 256; c++) {
+        int ctl = (c < 0x20 && c != '\t') || c == 0x7F;
+        int octet = c >= 0x21 && c <= 0x7E && c != '"' && c != ',' && c != ';'
+                    && c != '\\';
+        int tchar = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                    || (c >= '0' && c <= '9') || (c < 128 && strchr(tsym, (int)c));
+        char value[4] = { 'a', (char)c, 'b', 0 }, hdr[8] = "n=a";
+        const char *got;
+
+        ck_assert_msg((kyl_cookie_put(tp, NULL, "n", value) != NULL) == octet,
+                      "value byte 0x%02x", c);
+        ck_assert_msg((kyl_cookie_put(tp, NULL, value, "v") != NULL) == tchar,
+                      "name byte 0x%02x", c);
+        if (c != ';' && c != ',' && c != '"' && c != ' ') {
+            hdr[3] = (char)c;
+            hdr[4] = 'b';
+            hdr[5] = '\0';
+            ck_assert_msg((kyl_cookie_get(tp, hdr, "n", &got) == APR_EINVAL) == ctl,
+                          "control byte 0x%02x", c);
+        }
+    }
+}
+END_TEST
+
 /* --- kyl_cookie_make ----------------------------------------------------- */
 
 static const struct {
@@ -499,6 +530,7 @@ static Suite *cookie_suite(void)
     tcase_add_loop_test(tc, take_two_agrees_with_get_and_strip, 0,
                         KYL_ARRAY_LEN(get_cases));
     tcase_add_test(tc, take_only_ours_leaves_nothing);
+    tcase_add_test(tc, character_classes);
     tcase_add_loop_test(tc, append_table, 0, KYL_ARRAY_LEN(append_cases));
     suite_add_tcase(s, tc);
 
