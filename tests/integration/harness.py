@@ -105,14 +105,15 @@ def request(port, method, path, headers=None, body=None, timeout=10.0):
         conn.close()
 
 
-def served_by(h, method, path, n, body=None, headers=None):
-    """Sends the same request n times; every answer must be 200.  Returns a
-    Counter of the nodes that answered."""
+def served_by(h, method, path, n, body=None, headers=None, gap=0.0):
+    """Sends the same request n times, gap seconds apart; every answer must
+    be 200.  Returns a Counter of the nodes that answered."""
     seen = collections.Counter()
     for _ in range(n):
         ans = h.req(method, path, headers=dict(headers or {}), body=body)
         assert ans.status == 200, ans
         seen[ans.node] += 1
+        time.sleep(gap)
     return seen
 
 
