@@ -460,8 +460,8 @@ static proxy_worker *sticky_worker(proxy_balancer *b, const kyl_req_t *req,
 {
     int i;
 
-    if (req->sreq == NULL) {
-        return NULL;
+    if (!kyl_session_sticky(req)) {
+        return NULL;            /* the common case: no walk at all */
     }
     for (i = 0; i < b->workers->nelts; i++) {
         proxy_worker *w = APR_ARRAY_IDX(b->workers, i, proxy_worker *);

@@ -535,16 +535,20 @@ void kyl_session_route(request_rec *r, kyl_req_t *req, proxy_worker *w)
     }
 }
 
-int kyl_session_sticks_to(const kyl_req_t *req, const proxy_worker *w)
+int kyl_session_sticky(const kyl_req_t *req)
 {
     const kyl_sreq_t *s = req->sreq;
+
+    return s != NULL && s->route != NULL && s->kind != KS_SESSION
+        && s->kind != KS_LOGOUT;
+}
+
+int kyl_session_sticks_to(const kyl_req_t *req, const proxy_worker *w)
+{
     char buf[9];
 
-    if (s == NULL || s->route == NULL || s->kind == KS_SESSION
-        || s->kind == KS_LOGOUT) {
-        return 0;
-    }
-    return strcmp(route_of(kyl_worker_name(w), buf), s->route) == 0;
+    return kyl_session_sticky(req)
+        && strcmp(route_of(kyl_worker_name(w), buf), req->sreq->route) == 0;
 }
 
 /* ---- the answer: learn node cookies, create or end sessions ------------- */

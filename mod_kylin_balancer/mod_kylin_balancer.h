@@ -201,8 +201,9 @@ void kyl_session_register_hooks(apr_pool_t *p);
 void kyl_session_fixups(request_rec *r, kyl_req_t *req);
 /* finder: authenticates the request for the chosen member. */
 void kyl_session_route(request_rec *r, kyl_req_t *req, proxy_worker *w);
-/* finder: the member a route cookie names (stickiness while memcached is
- * down), or NULL. */
+/* finder: whether a route cookie may pin this request (stickiness while
+ * memcached is down), and whether it names member w. */
+int kyl_session_sticky(const kyl_req_t *req);
 int kyl_session_sticks_to(const kyl_req_t *req, const proxy_worker *w);
 /* status page: the store's servers as this process sees them. */
 void kyl_session_status(request_rec *r, apr_array_header_t *out /* of

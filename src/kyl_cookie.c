@@ -53,19 +53,17 @@ static const unsigned char ch_class[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0xf0 */
 };
 
-/* The classes every byte of s[0..n) has (all), and any byte has (any). */
-static void ch_scan(const char *s, apr_size_t n, unsigned *all, unsigned *any)
+/* The classes every byte of s[0..n) has. */
+static unsigned ch_all(const char *s, apr_size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
-    unsigned a = 0xffu, o = 0;
+    unsigned all = 0xffu;
     apr_size_t i;
 
     for (i = 0; i < n; i++) {
-        a &= ch_class[u[i]];
-        o |= ch_class[u[i]];
+        all &= ch_class[u[i]];
     }
-    *all = a;
-    *any = o;
+    return all;
 }
 
 static int is_tchar(unsigned char c)
@@ -75,32 +73,31 @@ static int is_tchar(unsigned char c)
 
 static int has_ctl(const char *s, apr_size_t n)
 {
-    unsigned all, any;
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned any = 0;
+    apr_size_t i;
 
-    ch_scan(s, n, &all, &any);
+    for (i = 0; i < n; i++) {
+        any |= ch_class[u[i]];
+    }
     return (any & KYL_CH_CTL) != 0;
 }
 
 static int is_token(const char *s, apr_size_t n)
 {
-    unsigned all, any;
-
-    ch_scan(s, n, &all, &any);
-    return n > 0 && (all & KYL_CH_TCHAR);
+    return n > 0 && (ch_all(s, n) & KYL_CH_TCHAR);
 }
 
 /* cookie-value = *cookie-octet / ( DQUOTE *cookie-octet DQUOTE ) */
 static int is_cookie_value(const char *s)
 {
     apr_size_t n = strlen(s);
-    unsigned all, any;
 
     if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
         s++;
         n -= 2;
     }
-    ch_scan(s, n, &all, &any);
-    return n == 0 || (all & KYL_CH_OCTET);
+    return n == 0 || (ch_all(s, n) & KYL_CH_OCTET);
 }
 
 /* c points at ','.  1 when another cookie starts after it. */
