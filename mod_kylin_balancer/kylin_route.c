@@ -68,19 +68,31 @@ static apr_interval_time_t stale_after(const kyl_srv_conf_t *conf)
     return stale < KYL_STALE_MIN ? KYL_STALE_MIN : stale;
 }
 
+/* The slot's route word as the request path may believe it: a probe
+ * result older than stale says nothing (the prober is not running). */
+static apr_uint32_t live_word(const kyl_slot_t *slot, apr_time_t now,
+                              apr_interval_time_t stale)
+{
+    apr_uint32_t word = slot->route;
+
+    if ((word & KYL_RW_PROBED) && now - slot->last_probe > stale) {
+        word &= ~(KYL_RW_PROBED | KYL_RW_HEALTHY);
+    }
+    return word;
+}
+
+/* Whether a passive job-mode mark (set at mark, in s; 0 = none) holds. */
+static int passive_holds(apr_uint32_t mark, apr_int64_t now_sec)
+{
+    return mark && now_sec - (apr_int64_t)mark < KYL_PASSIVE_TTL;
+}
+
 static void member_view(const kyl_slot_t *slot, apr_time_t now,
                         apr_interval_time_t stale, kyl_route_view_t *v,
                         int *passive_nonquery)
 {
-    apr_uint32_t passive = slot->passive_nonquery;
-
-    kyl_route_unpack(slot->route, v);
-    if (v->probed && now - slot->last_probe > stale) {
-        v->probed = 0;        /* the prober is not running: know nothing */
-        v->healthy = 0;
-    }
-    *passive_nonquery = passive
-        && apr_time_sec(now) - (apr_int64_t)passive < KYL_PASSIVE_TTL;
+    kyl_route_unpack(live_word(slot, now, stale), v);
+    *passive_nonquery = passive_holds(slot->passive_nonquery, apr_time_sec(now));
 }
 
 void kyl_member_view(const kyl_slot_t *slot, apr_time_t now,
@@ -160,7 +172,7 @@ static void tier_table_init(void)
 static int worker_tier(proxy_balancer *b, proxy_worker *w, kyl_baton_t *k)
 {
     kyl_slot_t *slot;
-    apr_uint32_t word, mark;
+    apr_uint32_t word;
     int passive, tier, i = w->s->index;
 
     if (i >= 0 && i < KYL_TIER_CACHE && k->tiers[i] != KYL_TIER_UNSET) {
@@ -170,16 +182,11 @@ static int worker_tier(proxy_balancer *b, proxy_worker *w, kyl_baton_t *k)
     if (slot == NULL) {
         return 0;     /* no state table room: behave like byrequests */
     }
-    /* what member_view() works out, on the bits the tier depends on (the
-     * passive mark only matters to queries) */
-    word = slot->route;
-    if ((word & KYL_RW_PROBED) && k->now - slot->last_probe > k->stale) {
-        word &= ~(KYL_RW_PROBED | KYL_RW_HEALTHY);   /* prober not running */
-    }
-    passive = 0;
-    if (k->cls == KYL_CLASS_QUERY && (mark = slot->passive_nonquery) != 0) {
-        passive = k->now_sec - (apr_int64_t)mark < KYL_PASSIVE_TTL;
-    }
+    /* member_view() on the bits the tier depends on (the passive mark
+     * only matters to queries) */
+    word = live_word(slot, k->now, k->stale);
+    passive = k->cls == KYL_CLASS_QUERY
+              && passive_holds(slot->passive_nonquery, k->now_sec);
     tier = k->tier_row[passive * KYL_RW_TIER_BITS + tier_index(word)];
     if (i >= 0 && i < KYL_TIER_CACHE) {
         k->tiers[i] = (signed char)tier;
