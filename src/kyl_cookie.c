@@ -100,6 +100,14 @@ static int is_cookie_value(const char *s)
     return n == 0 || (ch_all(s, n) & KYL_CH_OCTET);
 }
 
+/* name is a token and value a cookie-value: nothing they make can carry
+ * CR, LF, ';' or ','. */
+static int pair_ok(const char *name, const char *value)
+{
+    return name != NULL && is_token(name, strlen(name)) && value != NULL
+        && is_cookie_value(value);
+}
+
 /* c points at ','.  1 when another cookie starts after it. */
 static int comma_splits(const char *c)
 {
@@ -329,8 +337,7 @@ const char *kyl_cookie_append(apr_pool_t *p, const char *header,
     apr_size_t hl, nl, vl;
     char *out, *w;
 
-    if (name == NULL || !is_token(name, strlen(name)) || value == NULL
-        || !is_cookie_value(value)) {
+    if (!pair_ok(name, value)) {
         return NULL;
     }
     hl = header ? strlen(header) : 0;
@@ -351,8 +358,7 @@ const char *kyl_cookie_append(apr_pool_t *p, const char *header,
 const char *kyl_cookie_put(apr_pool_t *p, const char *header,
                            const char *name, const char *value)
 {
-    if (name == NULL || !is_token(name, strlen(name)) || value == NULL
-        || !is_cookie_value(value)) {
+    if (!pair_ok(name, value)) {
         return NULL;
     }
     return rebuild(p, header, name, value);
@@ -366,7 +372,7 @@ const char *kyl_cookie_make(apr_pool_t *p, const char *name, const char *value,
     if (value == NULL) {
         value = "";
     }
-    if (name == NULL || !is_token(name, strlen(name)) || !is_cookie_value(value)) {
+    if (!pair_ok(name, value)) {
         return NULL;
     }
     if (max_age == 0) {
