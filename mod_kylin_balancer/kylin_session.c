@@ -250,6 +250,11 @@ static int fetch(request_rec *r, kyl_sreq_t *s)
     if (cached(r, s)) {
         return 1;
     }
+    /* A cache hit matched a checked id byte for byte; anything else is
+     * checked before it costs a key derivation and a round trip. */
+    if (!kyl_id_valid(s->id, strlen(s->id))) {
+        return 0;
+    }
     rv = kyl_store_get(s->store, r->pool, skey_of(r, s), &val, &len, &s->cas,
                        &repair);
     if (rv == APR_NOTFOUND && ring->has_prev) {
@@ -365,6 +370,8 @@ static void remove_session(request_rec *r, kyl_sreq_t *s, const char *id)
 
 /* ---- fixups: before the request is proxied ------------------------------ */
 
+/* The store of a set of servers, one per child for every server_rec
+ * naming the same KylinSessionStore; child_init keeps it in the conf. */
 static kyl_store_t *store_for(const kyl_srv_conf_t *c)
 {
     return stores ? apr_hash_get(stores, &c->store_servers,
@@ -448,7 +455,7 @@ void kyl_session_fixups(request_rec *r, kyl_req_t *req)
     }
     s = apr_pcalloc(r->pool, sizeof(*s));
     s->conf = conf;
-    s->store = store_for(conf);
+    s->store = conf->store;
     req->sreq = s;
     rv = take_cookies(r, s, &id);
     auth = apr_table_get(r->headers_in, "Authorization");
@@ -464,8 +471,9 @@ void kyl_session_fixups(request_rec *r, kyl_req_t *req)
         s->kind = KS_OWN_AUTH;     /* JDBC, scripts: passed through untouched */
         return;
     }
-    else if (rv == APR_SUCCESS && kyl_id_valid(id, strlen(id))) {
-        /* a logout ends our session even when the UI still sends Basic */
+    else if (rv == APR_SUCCESS && strlen(id) == KYL_ID_LEN) {
+        /* a logout ends our session even when the UI still sends Basic;
+         * fetch() checks the id's characters */
         load(r, s, id, req);
     }
     if (auth && s->kind != KS_LOGIN && s->kind != KS_LOGOUT) {
@@ -792,11 +800,14 @@ static void session_child_init(apr_pool_t *p, server_rec *main_s)
         }
         apr_hash_set(stores, &c->store_servers, sizeof(c->store_servers), st);
     }
+    for (s = main_s; s; s = s->next) {     /* no hash lookup per request */
+        kyl_conf(s)->store = kyl_conf(s)->store_servers ? store_for(kyl_conf(s)) : NULL;
+    }
 }
 
 void kyl_session_status(request_rec *r, apr_array_header_t *out)
 {
-    const kyl_store_t *st = store_for(kyl_conf(r->server));
+    const kyl_store_t *st = kyl_conf(r->server)->store;
     int i, n = st ? kyl_store_server_count(st) : 0;
 
     for (i = 0; i < n; i++) {

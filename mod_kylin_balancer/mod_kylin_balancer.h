@@ -19,6 +19,7 @@
 #include "kyl_core.h"
 #include "kyl_probe.h"
 #include "kyl_crypto.h"
+#include "kyl_store.h"
 
 extern module AP_MODULE_DECLARE_DATA kylin_balancer_module;
 #ifndef KYL_MODULE_FILE   /* AP_DECLARE_MODULE declares it there */
@@ -66,6 +67,7 @@ typedef struct {
     kyl_keyring_t *keyring;
     const char *cookie_name;
     const char *route_cookie;             /* cookie_name + "_ROUTE", at child init */
+    kyl_store_t *store;                   /* this child's store, at child init */
     apr_interval_time_t idle_timeout;     /* KYL_UNSET */
     apr_interval_time_t max_lifetime;
     apr_interval_time_t cache_ttl;        /* KYL_UNSET: 0, no cache */

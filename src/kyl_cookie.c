@@ -89,10 +89,8 @@ static int is_token(const char *s, apr_size_t n)
 }
 
 /* cookie-value = *cookie-octet / ( DQUOTE *cookie-octet DQUOTE ) */
-static int is_cookie_value(const char *s)
+static int is_cookie_value(const char *s, apr_size_t n)
 {
-    apr_size_t n = strlen(s);
-
     if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
         s++;
         n -= 2;
@@ -101,11 +99,16 @@ static int is_cookie_value(const char *s)
 }
 
 /* name is a token and value a cookie-value: nothing they make can carry
- * CR, LF, ';' or ','. */
-static int pair_ok(const char *name, const char *value)
+ * CR, LF, ';' or ','.  Gives their lengths. */
+static int pair_ok(const char *name, const char *value, apr_size_t *nl,
+                   apr_size_t *vl)
 {
-    return name != NULL && is_token(name, strlen(name)) && value != NULL
-        && is_cookie_value(value);
+    if (name == NULL || value == NULL) {
+        return 0;
+    }
+    *nl = strlen(name);
+    *vl = strlen(value);
+    return is_token(name, *nl) && is_cookie_value(value, *vl);
 }
 
 /* c points at ','.  1 when another cookie starts after it. */
@@ -337,12 +340,10 @@ const char *kyl_cookie_append(apr_pool_t *p, const char *header,
     apr_size_t hl, nl, vl;
     char *out, *w;
 
-    if (!pair_ok(name, value)) {
+    if (!pair_ok(name, value, &nl, &vl)) {
         return NULL;
     }
     hl = header ? strlen(header) : 0;
-    nl = strlen(name);
-    vl = strlen(value);
     w = out = apr_palloc(p, hl + 2 + nl + 1 + vl + 1);
     if (header) {
         memcpy(w, header, hl);
@@ -358,7 +359,9 @@ const char *kyl_cookie_append(apr_pool_t *p, const char *header,
 const char *kyl_cookie_put(apr_pool_t *p, const char *header,
                            const char *name, const char *value)
 {
-    if (!pair_ok(name, value)) {
+    apr_size_t nl, vl;
+
+    if (!pair_ok(name, value, &nl, &vl)) {
         return NULL;
     }
     return rebuild(p, header, name, value);
@@ -368,11 +371,12 @@ const char *kyl_cookie_make(apr_pool_t *p, const char *name, const char *value,
                             int secure, apr_int64_t max_age)
 {
     const char *age = "";
+    apr_size_t nl, vl;
 
     if (value == NULL) {
         value = "";
     }
-    if (!pair_ok(name, value)) {
+    if (!pair_ok(name, value, &nl, &vl)) {
         return NULL;
     }
     if (max_age == 0) {

@@ -220,6 +220,11 @@ def test_memcached_operations_per_request(cluster):
     print(f"memcached per request: {gets / n:.2f} gets, {sets / n:.2f} sets")
     assert gets <= n * 1.1, (gets, sets)
     assert sets <= 2, (gets, sets)
+    # an id of the right length but not base64url costs no round trip
+    before = stats()
+    for bad in (sid[:-1] + "!", "." + sid[1:], "~" * len(sid)):
+        assert h.get("/kylin/api/projects", headers=with_cookie(bad)).status == 401
+    assert stats()["cmd_get"] == before["cmd_get"]
 
 
 def test_status_page_lists_the_store(cluster):
