@@ -270,8 +270,8 @@ static const char *backend_path(request_rec *r, const proxy_balancer *b,
         return rest;
     }
     name = kyl_worker_name(APR_ARRAY_IDX(b->workers, 0, proxy_worker *));
-    p = strstr(name, "://");
-    p = p ? strchr(p + 3, '/') : NULL;
+    p = strchr(name, '/');              /* "scheme://": the first '/' */
+    p = (p && p[1] == '/') ? strchr(p + 2, '/') : NULL;
     if (p == NULL || p[1] == '\0') {
         return rest;
     }
