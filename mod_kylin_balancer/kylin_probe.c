@@ -29,6 +29,10 @@ static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
 
 typedef struct {
     server_rec *s;
+    /* httpd's wd_worker_cleanup() calls STOPPING from the thread that
+     * destroys the child's pool, while the watchdog thread may be inside
+     * a RUNNING call: p, tp and gates change only under this lock. */
+    apr_thread_mutex_t *lock;
     apr_pool_t *p;
     apr_thread_pool_t *tp;
     apr_hash_t *gates;            /* "Basic ..." -> kyl_cred_gate_t */
@@ -449,10 +453,14 @@ static apr_status_t watchdog_cb(int state, void *data, apr_pool_t *pool)
     kyl_prober_t *pr = data;
     apr_status_t rv;
 
+    apr_thread_mutex_lock(pr->lock);
     switch (state) {
     case AP_WATCHDOG_STATE_STARTING:
         /* mod_watchdog clears the pool it passes after each call: the
          * prober's state lives in a pool of its own until STOPPING. */
+        if (pr->p != NULL) {
+            break;
+        }
         apr_pool_create(&pr->p, NULL);
         apr_pool_tag(pr->p, "kylin_prober");
         pr->gates = apr_hash_make(pr->p);
@@ -477,10 +485,12 @@ static apr_status_t watchdog_cb(int state, void *data, apr_pool_t *pool)
         if (pr->p) {
             apr_pool_destroy(pr->p);
             pr->p = NULL;
+            pr->gates = NULL;
         }
         break;
     }
-    return APR_SUCCESS;
+    apr_thread_mutex_unlock(pr->lock);
+    return APR_SUCCESS;     /* an error return would stop the callback */
 }
 
 static int found(void *baton, server_rec *s, proxy_server_conf *pc,
@@ -514,6 +524,12 @@ apr_status_t kyl_probe_post_config(apr_pool_t *pconf, server_rec *s)
     }
     pr = apr_pcalloc(pconf, sizeof(*pr));
     pr->s = s;
+    rv = apr_thread_mutex_create(&pr->lock, APR_THREAD_MUTEX_DEFAULT, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, KYL_LOG_PREFIX
+                     "cannot create the prober's lock");
+        return rv;
+    }
     rv = wd_register(wd, AP_WD_TM_SLICE, pr, watchdog_cb);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, KYL_LOG_PREFIX
