@@ -28,10 +28,9 @@
                         | PROXY_WORKER_STOPPED | PROXY_WORKER_HC_FAIL \
                         | PROXY_WORKER_DRAIN)
 
-/* Members whose tier is remembered for the rest of one request (by their
- * slot index in the balancer); further members compute it each time. */
-#define KYL_TIER_CACHE 64
-#define KYL_TIER_UNSET (-2)
+/* Members that tie with the winner, kept while httpd's helper walks them;
+ * with more, account() walks the members again. */
+#define KYL_TIES_MAX 64
 
 typedef struct {
     proxy_balancer *b;
@@ -42,10 +41,9 @@ typedef struct {
     apr_int64_t now_sec;
     apr_interval_time_t stale;          /* probe results older are unknown */
     const signed char *tier_row;        /* tier_table[cls][leader_known] */
-    signed char tiers[KYL_TIER_CACHE];  /* KYL_TIER_UNSET or the tier */
     /* the members that tie with the current best (same tier, equally
      * busy), gathered while httpd's helper walks them: no second walk */
-    proxy_worker *ties[KYL_TIER_CACHE];
+    proxy_worker *ties[KYL_TIES_MAX];
     int nties;                          /* -1: too many, walk again */
 } kyl_baton_t;
 
@@ -169,29 +167,23 @@ static void tier_table_init(void)
     }
 }
 
-static int worker_tier(proxy_balancer *b, proxy_worker *w, kyl_baton_t *k)
+/* A member's tier for this request: its route word and passive mark
+ * looked up in the request's row of tier_table.  httpd's helper asks once
+ * per member, so nothing is remembered between calls. */
+static int worker_tier(proxy_balancer *b, proxy_worker *w, const kyl_baton_t *k)
 {
-    kyl_slot_t *slot;
-    apr_uint32_t word;
-    int passive, tier, i = w->s->index;
+    kyl_slot_t *slot = kyl_slot_for(b, w);
+    int passive;
 
-    if (i >= 0 && i < KYL_TIER_CACHE && k->tiers[i] != KYL_TIER_UNSET) {
-        return k->tiers[i];
-    }
-    slot = kyl_slot_for(b, w);
     if (slot == NULL) {
         return 0;     /* no state table room: behave like byrequests */
     }
     /* member_view() on the bits the tier depends on (the passive mark
      * only matters to queries) */
-    word = live_word(slot, k->now, k->stale);
     passive = k->cls == KYL_CLASS_QUERY
               && passive_holds(slot->passive_nonquery, k->now_sec);
-    tier = k->tier_row[passive * KYL_RW_TIER_BITS + tier_index(word)];
-    if (i >= 0 && i < KYL_TIER_CACHE) {
-        k->tiers[i] = (signed char)tier;
-    }
-    return tier;
+    return k->tier_row[passive * KYL_RW_TIER_BITS
+                       + tier_index(live_word(slot, k->now, k->stale))];
 }
 
 static void baton_init(kyl_baton_t *k, proxy_balancer *b, request_rec *r,
@@ -206,7 +198,6 @@ static void baton_init(kyl_baton_t *k, proxy_balancer *b, request_rec *r,
     k->leader_known = 0;
     k->tier_row = &tier_table[cls][0][0][0];
     k->nties = 0;
-    memset(k->tiers, KYL_TIER_UNSET, sizeof(k->tiers));
 }
 
 /* True when some usable member is the job engine's leader right now. */
@@ -401,7 +392,7 @@ static int kyl_handler(request_rec *r)
 
 static void tie(kyl_baton_t *k, proxy_worker *w)
 {
-    if (k->nties >= KYL_TIER_CACHE) {
+    if (k->nties >= KYL_TIES_MAX) {
         k->nties = -1;          /* too many to keep: account() walks again */
     }
     if (k->nties >= 0) {
