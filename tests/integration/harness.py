@@ -37,6 +37,14 @@ PYTHON = "/usr/bin/python3"
 ASAN_RUNTIME = os.environ.get("KYL_ASAN_RUNTIME")
 CHECK_DIR = os.environ.get("KYL_CHECK_DIR")
 APACHE_PREFIX = os.environ.get("KYL_APACHE_PREFIX", "").split()
+# Under valgrind a probe takes many times longer: KYL_TIME_SCALE stretches
+# the probe timings of the tests that set tight ones (and their waits).
+TIME_SCALE = float(os.environ.get("KYL_TIME_SCALE", "1"))
+
+
+def ms(seconds):
+    """A duration for a directive, stretched by KYL_TIME_SCALE."""
+    return f"{round(seconds * TIME_SCALE * 1000)}ms"
 
 BAD_LOG = re.compile(r"\[(?:[a-z_]+:)?(error|crit|alert|emerg)\]|Segmentation fault"
                      r"|exit signal|AddressSanitizer|runtime error")
