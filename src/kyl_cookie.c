@@ -289,38 +289,6 @@ apr_status_t kyl_cookie_get(apr_pool_t *p, const char *header,
     return rv;
 }
 
-/* Rebuilds header as "a=1; b=2" without the cookies called name (none when
- * name is NULL); when value is not NULL, name=value takes the place of the
- * first of them, or is appended.  Returns NULL when nothing is left. */
-static const char *rebuild(apr_pool_t *p, const char *header, const char *name,
-                           const char *value)
-{
-    apr_size_t nlen = name ? strlen(name) : 0, hlen = header ? strlen(header) : 0;
-    apr_size_t vlen = value ? strlen(value) : 0;
-    /* Each separator grows to at most "; ", each crumb only shrinks. */
-    char *out = apr_palloc(p, 2 * hlen + nlen + vlen + 4), *w = out;
-    const char *pos = header ? header : "";
-    int placed = (value == NULL);
-    kyl_crumb_t c;
-
-    while (next_crumb(&pos, &c)) {
-        if (name != NULL && crumb_is(&c, name, nlen)) {
-            if (!placed) {
-                append(out, &w, name, nlen, value, vlen);
-                placed = 1;
-            }
-        }
-        else if (c.len > 0) {
-            append(out, &w, c.text, c.len, NULL, 0);
-        }
-    }
-    if (!placed) {
-        append(out, &w, name, nlen, value, vlen);
-    }
-    *w = '\0';
-    return (w == out) ? NULL : out;
-}
-
 const char *kyl_cookie_strip(apr_pool_t *p, const char *header,
                              const char *name)
 {
@@ -356,15 +324,39 @@ const char *kyl_cookie_append(apr_pool_t *p, const char *header,
     return out;
 }
 
+/* name=value takes the place of the first cookie called name and the
+ * others go; appended when there is none. */
 const char *kyl_cookie_put(apr_pool_t *p, const char *header,
                            const char *name, const char *value)
 {
-    apr_size_t nl, vl;
+    apr_size_t nl, vl, hl;
+    const char *pos = header ? header : "";
+    int placed = 0;
+    kyl_crumb_t c;
+    char *out, *w;
 
     if (!pair_ok(name, value, &nl, &vl)) {
         return NULL;
     }
-    return rebuild(p, header, name, value);
+    hl = header ? strlen(header) : 0;
+    /* each separator grows to at most "; ", each crumb only shrinks */
+    w = out = apr_palloc(p, 2 * hl + nl + vl + 4);
+    while (next_crumb(&pos, &c)) {
+        if (crumb_is(&c, name, nl)) {
+            if (!placed) {
+                append(out, &w, name, nl, value, vl);
+                placed = 1;
+            }
+        }
+        else if (c.len > 0) {
+            append(out, &w, c.text, c.len, NULL, 0);
+        }
+    }
+    if (!placed) {
+        append(out, &w, name, nl, value, vl);
+    }
+    *w = '\0';
+    return out;
 }
 
 const char *kyl_cookie_make(apr_pool_t *p, const char *name, const char *value,
