@@ -289,18 +289,18 @@ static apr_status_t put(request_rec *r, kyl_sreq_t *s, apr_int64_t now)
     unsigned char *plain, *sealed;
     apr_size_t plen, slen;
     apr_status_t rv;
+    const char *key;
 
     s->sess->version++;
     s->sess->last_seen = now;
     rv = kyl_session_encode(r->pool, s->sess, &plain, &plen);
     if (rv == APR_SUCCESS) {
-        const char *key = skey_of(r, s);
-
+        key = skey_of(r, s);
         rv = kyl_seal(r->pool, &s->conf->keyring->cur, key, strlen(key),
                       plain, plen, &sealed, &slen);
     }
     if (rv == APR_SUCCESS) {
-        rv = kyl_store_set(s->store, s->skey, sealed, slen,
+        rv = kyl_store_set(s->store, key, sealed, slen,
                            ttl_of(s->conf, s->sess, now), s->cas);
     }
     kyl_lcache_del(vcache, s->id);      /* the next read gets the new CAS */
