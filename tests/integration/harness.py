@@ -42,9 +42,14 @@ APACHE_PREFIX = os.environ.get("KYL_APACHE_PREFIX", "").split()
 TIME_SCALE = float(os.environ.get("KYL_TIME_SCALE", "1"))
 
 
+def scaled(seconds):
+    """seconds stretched by KYL_TIME_SCALE."""
+    return seconds * TIME_SCALE
+
+
 def ms(seconds):
     """A duration for a directive, stretched by KYL_TIME_SCALE."""
-    return f"{round(seconds * TIME_SCALE * 1000)}ms"
+    return f"{round(scaled(seconds) * 1000)}ms"
 
 BAD_LOG = re.compile(r"\[(?:[a-z_]+:)?(error|crit|alert|emerg)\]|Segmentation fault"
                      r"|exit signal|AddressSanitizer|runtime error")

@@ -12,8 +12,8 @@ from harness import basic
 
 ADMIN = {"Authorization": basic("ADMIN", "KYLIN")}
 QUERY = {"sql": "select 1", "project": "learn_kylin"}
-INTERVAL = 0.3 * harness.TIME_SCALE
-PROBE = f"KylinProbeInterval {harness.ms(0.3)}\nKylinProbeTimeout {harness.ms(0.25)}\n"
+INTERVAL = 0.3        # s, before KYL_TIME_SCALE
+PROBE = f"KylinProbeInterval {harness.ms(INTERVAL)}\nKylinProbeTimeout {harness.ms(0.25)}\n"
 
 
 def start_cluster(cluster, profile, specs, directives=PROBE, creds=True):
@@ -66,9 +66,9 @@ def test_builds_follow_the_leader(cluster):
     nodes["n2"].control(leader=True)
     t0 = time.time()
     h.wait_until(lambda: h.members()[nodes["n2"].url]["leader"] == "yes"
-                 and h.members()[nodes["n1"].url]["leader"] != "yes", 5 * harness.TIME_SCALE,
+                 and h.members()[nodes["n1"].url]["leader"] != "yes", harness.scaled(5),
                  what="n2 leader, n1 not")
-    assert time.time() - t0 < 2 * INTERVAL + 0.5   # within two probe intervals
+    assert time.time() - t0 < 2 * harness.scaled(INTERVAL) + 0.5   # two probe intervals
     seen = served_by(h, "PUT", "/kylin/api/jobs/j1/resume", 6)
     assert set(seen) == {"n2"}, seen
 
@@ -198,7 +198,7 @@ def test_byrequests_balancer_is_left_alone(cluster):
     assert h.req("PUT", "/kylin/api/cache/x", headers=ADMIN).status == 200
     assert h.status()["balancers"] == []
     assert "<table" not in h.get("/kylin-balancer").body
-    time.sleep(0.7 * harness.TIME_SCALE)
+    time.sleep(harness.scaled(0.7))
     assert not [e for n in plain for e in n.log() if e["ua"] == "mod_kylin_balancer-probe"]
     h.stop()
     # both kinds side by side
