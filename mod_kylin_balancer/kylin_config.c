@@ -17,7 +17,7 @@
 #define KYL_MAX_REPLICAS    16
 #define KYL_MIN_INTERVAL    apr_time_from_msec(100)
 #define KYL_MIN_TIMEOUT     apr_time_from_msec(10)
-#define KYL_MAX_CACHE_TTL   apr_time_from_sec(60)
+#define KYL_MAX_CACHE_TTL   apr_time_from_sec(10)
 
 void *kyl_create_srv_conf(apr_pool_t *p, server_rec *s)
 {
@@ -414,9 +414,9 @@ static const char *set_cache_ttl(cmd_parms *cmd, void *d, const char *arg)
     const char *err = duration_arg(cmd, arg, 0, &c->cache_ttl);
 
     if (err == NULL && c->cache_ttl > KYL_MAX_CACHE_TTL) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is too long: a logout may take "
-                            "this long to reach other processes; use at most 60s "
-                            "(0 turns the cache off)", cmd->cmd->name, arg);
+        return apr_psprintf(cmd->pool, "%s: '%s' is too long: every logout waits "
+                            "this long for cached copies to expire; use at most "
+                            "10s (0 turns the cache off)", cmd->cmd->name, arg);
     }
     return err;
 }

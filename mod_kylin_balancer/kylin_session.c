@@ -60,6 +60,8 @@ struct kyl_sreq {
     const char *old_id;                 /* session replaced by a login */
     const char *route;                  /* route cookie value */
     const char *node;                   /* member the finder chose */
+    int hit;                            /* sess came from KylinSessionCacheTTL */
+    apr_time_t fence;                   /* logout: answer no earlier than this */
     int client_shared;                  /* client sent Kylin 5's cookie */
     int own_auth;                       /* client sent Authorization */
 };
@@ -67,6 +69,7 @@ struct kyl_sreq {
 static apr_hash_t *stores;              /* store_servers array -> store */
 static kyl_lcache_t *vcache;            /* KylinSessionCacheTTL, or NULL */
 static kyl_lcache_t *keymemo;           /* session id -> memcached key */
+static apr_interval_time_t longest_ttl; /* of this server's session caches */
 static ap_filter_rec_t *session_frec;   /* added by handle, not by name */
 
 #define KYL_VCACHE_SLOTS    4096
@@ -247,7 +250,7 @@ static int fetch(request_rec *r, kyl_sreq_t *s)
     int repair = 0;
     char key[KYL_STORE_KEY_MAX];
 
-    if (cached(r, s)) {
+    if ((s->hit = cached(r, s))) {
         return 1;
     }
     /* A cache hit matched a checked id byte for byte; anything else is
@@ -412,6 +415,14 @@ static void load(request_rec *r, kyl_sreq_t *s, const char *id,
     if (s->store == NULL || !fetch(r, s)) {
         return;
     }
+    if (expired(s, now) && s->hit) {
+        /* a cached copy's last use may lag memcached's: ask memcached */
+        kyl_lcache_del(vcache, id);
+        s->sess = NULL;
+        if (!fetch(r, s)) {
+            return;
+        }
+    }
     if (expired(s, now)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, KYL_LOG_PREFIX
                       "session %s of %s expired", masked(r->pool, id),
@@ -482,6 +493,7 @@ void kyl_session_fixups(request_rec *r, kyl_req_t *req)
     }
     if (s->kind == KS_LOGOUT) {
         remove_session(r, s, s->id);
+        s->fence = apr_time_now() + longest_ttl;
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, KYL_LOG_PREFIX
                       "logout of %s: session deleted", s->sess->user);
     }
@@ -732,6 +744,24 @@ static void session_done(request_rec *r, kyl_sreq_t *s, apr_int64_t now)
     }
 }
 
+/* KylinSessionCacheTTL: another process or balancer host may hold a copy
+ * of the session read before it was deleted, and uses it until that copy
+ * expires.  Every such copy was read before the delete, so none outlives
+ * the delete by more than the longest TTL: the logout answers once that
+ * has passed, and from then on the old cookie opens nothing anywhere.
+ * Only a live session's logout waits, and a session logs out once. */
+static void wait_out_copies(request_rec *r, const kyl_sreq_t *s)
+{
+    apr_interval_time_t left = s->fence - apr_time_now();
+
+    if (left > 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, KYL_LOG_PREFIX
+                      "logout waits %" APR_TIME_T_FMT " ms for cached copies "
+                      "of the session to expire", apr_time_as_msec(left));
+        apr_sleep(left);
+    }
+}
+
 static apr_status_t session_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     kyl_sreq_t *s = f->ctx;
@@ -749,6 +779,7 @@ static apr_status_t session_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     case KS_LOGOUT:
         strip_node_cookies(r);
         expire_cookie(r, s);
+        wait_out_copies(r, s);
         break;
     default:
         break;
@@ -778,6 +809,9 @@ static void session_child_init(apr_pool_t *p, server_rec *main_s)
         if (c->store_servers && keymemo == NULL
             && kyl_lcache_create(&keymemo, p, KYL_KEYMEMO_SLOTS) != APR_SUCCESS) {
             keymemo = NULL;     /* every request works its key out */
+        }
+        if (c->store_servers && kyl_conf_cache_ttl(c) > longest_ttl) {
+            longest_ttl = kyl_conf_cache_ttl(c);
         }
         if (c->store_servers && kyl_conf_cache_ttl(c) > 0 && vcache == NULL
             && kyl_lcache_create(&vcache, p, KYL_VCACHE_SLOTS) != APR_SUCCESS) {

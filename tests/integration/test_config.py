@@ -69,7 +69,7 @@ BAD_VALUES = [
     ("KylinSessionTimeout", "KylinSessionTimeout soon", "'soon'"),
     ("KylinSessionTimeout", "KylinSessionTimeout 2h 1h", "shorter than the idle"),
     ("KylinAllowInternal", "KylinAllowInternal maybe", "KylinAllowInternal"),
-    ("KylinSessionCacheTTL", "KylinSessionCacheTTL 61s", "'61s'"),
+    ("KylinSessionCacheTTL", "KylinSessionCacheTTL 11s", "'11s'"),
     ("KylinSessionCacheTTL", "KylinSessionCacheTTL soon", "'soon'"),
 ]
 

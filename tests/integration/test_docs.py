@@ -315,10 +315,11 @@ C_FORMAT = re.compile(r"%[-+ #0]*\d*(?:\.\d+)?(?:ll|l|z|h)?[sdiuxX]|%%")
 def c_formats(pattern):
     """Format strings in the glue's C sources that follow `pattern` (a regex
     ending where the literal starts): adjacent literals joined, our header's
-    string macros and APR_SIZE_T_FMT expanded."""
+    string macros, APR_SIZE_T_FMT and APR_TIME_T_FMT expanded."""
     hdr = read(HEADER)
     macros = dict(re.findall(r'^#define\s+(KYL_\w+)\s+"([^"]*)"', hdr, re.M))
     macros["APR_SIZE_T_FMT"] = "zu"
+    macros["APR_TIME_T_FMT"] = "ld"
     out = []
     for name in sorted(os.listdir(GLUE)):
         if not name.endswith(".c"):

@@ -310,6 +310,67 @@ def test_session_cache_spares_memcached_and_logout_still_wins(cluster):
     print(f"memcached gets per request with a 2s session cache: {per_request:.2f}")
     assert per_request < 0.5, per_request
     h.get("/kylin/j_spring_security_logout", headers=with_cookie(sid))
-    time.sleep(2.2)
-    for _ in range(10):
+    for _ in range(10):     # the logout waited out every cached copy
         assert h.get("/kylin/api/projects", headers=with_cookie(sid)).status == 401
+
+
+# one child per host: the process that cached the session is the one asked
+ONE_CHILD = """StartServers 1
+ServerLimit 1
+<IfModule mpm_prefork_module>
+    MaxRequestWorkers 1
+    MinSpareServers 1
+    MaxSpareServers 1
+</IfModule>
+<IfModule !mpm_prefork_module>
+    ThreadsPerChild 8
+    MaxRequestWorkers 8
+    MinSpareThreads 1
+    MaxSpareThreads 8
+</IfModule>
+"""
+
+
+def test_session_cache_logout_is_final_on_every_host(cluster):
+    """With KylinSessionCacheTTL, a logout on one host answers only when
+    the other host's copy has expired: right after it, the old cookie gets
+    401 there, although that host read the session a moment before."""
+    ttl = 2.0
+    (h1, h2), nodes, _ = session_cluster(
+        cluster, httpds=2, extra=f"KylinSessionCacheTTL {int(ttl)}s\n" + ONE_CHILD)
+    _, sid, _ = login(h1)
+    for h in (h2, h1):      # both hosts now hold a copy
+        assert h.get("/kylin/api/projects", headers=with_cookie(sid)).status == 200
+    t0 = time.monotonic()
+    out = h1.get("/kylin/j_spring_security_logout", headers=with_cookie(sid))
+    took = time.monotonic() - t0
+    assert out.status in (200, 302), out
+    assert ttl - 0.05 <= took < ttl + 1.5, took
+    for h in (h2, h1):
+        a = h.get("/kylin/api/projects", headers=with_cookie(sid))
+        assert a.status == 401, (h.name, a)
+    # nothing to wait for: a logout without a live session answers at once
+    t0 = time.monotonic()
+    h1.get("/kylin/j_spring_security_logout", headers=with_cookie(sid))
+    assert time.monotonic() - t0 < 1.0
+
+
+def test_session_cache_copy_never_ends_a_session_in_use(cluster):
+    """A copy's last use lags memcached's when another host served the
+    session since: an idle timeout the copy seems to have passed is checked
+    against memcached, not acted on (which would log an active user out)."""
+    (h1, h2), nodes, _ = session_cluster(
+        cluster, httpds=2, extra="KylinSessionTimeout 3s 1m\nKylinSessionCacheTTL 6s\n"
+        + ONE_CHILD)
+    _, sid, _ = login(h1)
+    # every node's own cookie recorded (each such write drops h1's copy),
+    # then h1 holds a copy
+    for _ in range(3 * len(nodes)):
+        assert h1.get("/kylin/api/projects", headers=with_cookie(sid)).status == 200
+    t0 = time.monotonic()
+    time.sleep(2.0)         # h2 reads memcached and refreshes the last use
+    assert h2.get("/kylin/api/projects", headers=with_cookie(sid)).status == 200
+    time.sleep(max(0.0, 4.2 - (time.monotonic() - t0)))
+    # h1's copy (4 s old, last use 4 s ago) looks idle past 3 s; it is not
+    assert h1.get("/kylin/api/projects", headers=with_cookie(sid)).status == 200
+    assert h2.get("/kylin/api/projects", headers=with_cookie(sid)).status == 200
