@@ -71,16 +71,32 @@ static int is_tchar(unsigned char c)
     return (ch_class[c] & KYL_CH_TCHAR) != 0;
 }
 
+/* Every request with a session checks a value of 43 bytes or more, so
+ * eight bytes at a time: a word in which no byte is below 0x20 and none is
+ * 0x7F has no control character.  A word that has either is read byte by
+ * byte from there (a tab is allowed). */
+#define KYL_ONES  APR_UINT64_C(0x0101010101010101)
+#define KYL_HIGHS APR_UINT64_C(0x8080808080808080)
+
 static int has_ctl(const char *s, apr_size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
-    unsigned any = 0;
-    apr_size_t i;
+    apr_size_t i = 0;
+    apr_uint64_t w, del;
 
-    for (i = 0; i < n; i++) {
-        any |= ch_class[u[i]];
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, u + i, 8);
+        del = w ^ (KYL_ONES * 0x7F);
+        if ((((w - KYL_ONES * 0x20) & ~w) | ((del - KYL_ONES) & ~del)) & KYL_HIGHS) {
+            break;
+        }
     }
-    return (any & KYL_CH_CTL) != 0;
+    for (; i < n; i++) {
+        if (ch_class[u[i]] & KYL_CH_CTL) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static int is_token(const char *s, apr_size_t n)

@@ -327,6 +327,36 @@ START_TEST(character_classes)
 }
 END_TEST
 
+/* Long values are checked eight bytes at a time: every byte at every
+ * position of values of 1 to 40 bytes gets the byte-by-byte verdict. */
+START_TEST(control_bytes_anywhere_in_long_values)
+{
+    char hdr[64];
+    apr_size_t len, at;
+    unsigned c;
+    const char *got;
+
+    for (len = 1; len <= 40; len++) {
+        for (at = 0; at < len; at++) {
+            for (c = 1; c < 256; c++) {
+                int ctl = (c < 0x20 && c != '\t') || c == 0x7F;
+
+                if (c == ';' || c == ',' || c == '"'
+                    || ((c == ' ' || c == '\t') && (at == 0 || at == len - 1))) {
+                    continue;       /* separators end, blanks at the ends trim */
+                }
+                memcpy(hdr, "n=", 2);
+                memset(hdr + 2, 'a', len);
+                hdr[2 + at] = (char)c;
+                hdr[2 + len] = '\0';
+                ck_assert_msg((kyl_cookie_get(tp, hdr, "n", &got) == APR_EINVAL) == ctl,
+                              "byte 0x%02x at %zu of %zu", c, at, len);
+            }
+        }
+    }
+}
+END_TEST
+
 /* --- kyl_cookie_make ----------------------------------------------------- */
 
 static const struct {
@@ -531,6 +561,7 @@ static Suite *cookie_suite(void)
                         KYL_ARRAY_LEN(get_cases));
     tcase_add_test(tc, take_only_ours_leaves_nothing);
     tcase_add_test(tc, character_classes);
+    tcase_add_test(tc, control_bytes_anywhere_in_long_values);
     tcase_add_loop_test(tc, append_table, 0, KYL_ARRAY_LEN(append_cases));
     suite_add_tcase(s, tc);
 
