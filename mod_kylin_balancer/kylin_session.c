@@ -59,6 +59,8 @@ struct kyl_sreq {
     int rewrite;                        /* read under the previous key */
     const char *old_id;                 /* session replaced by a login */
     const char *route;                  /* route cookie value */
+    const char *rest;                   /* the client's other cookies, or NULL */
+    int cookies_due;                    /* Cookie header not yet rewritten */
     const char *node;                   /* member the finder chose */
     int hit;                            /* sess came from KylinSessionCacheTTL */
     apr_time_t fence;                   /* logout: answer no earlier than this */
@@ -381,12 +383,12 @@ static kyl_store_t *store_for(const kyl_srv_conf_t *c)
                                  sizeof(c->store_servers)) : NULL;
 }
 
-/* Takes our cookies out of what the node will see, in one pass over the
- * header; returns ours. */
+/* Finds our cookies in the Cookie header, in one pass that also keeps
+ * the others (s->rest) for what the node will see. */
 static apr_status_t take_cookies(request_rec *r, kyl_sreq_t *s, const char **id)
 {
     const char *hdr = apr_table_get(r->headers_in, "Cookie");
-    const char *names[2], *values[2], *rest;
+    const char *names[2], *values[2];
     apr_status_t rv[2];
 
     if (hdr == NULL) {
@@ -394,16 +396,32 @@ static apr_status_t take_cookies(request_rec *r, kyl_sreq_t *s, const char **id)
     }
     names[0] = kyl_conf_cookie(s->conf);
     names[1] = route_cookie(s->conf, r->pool);
-    kyl_cookie_take(r->pool, hdr, 2, names, values, rv, &rest);
+    kyl_cookie_take(r->pool, hdr, 2, names, values, rv, &s->rest);
     *id = values[0];
     s->route = rv[1] == APR_SUCCESS ? values[1] : NULL;
-    if (rest) {
-        apr_table_setn(r->headers_in, "Cookie", rest);
+    s->cookies_due = 1;
+    return rv[0];
+}
+
+static void set_cookie_header(request_rec *r, const char *hdr)
+{
+    if (hdr) {
+        apr_table_setn(r->headers_in, "Cookie", hdr);
     }
     else {
         apr_table_unset(r->headers_in, "Cookie");
     }
-    return rv[0];
+}
+
+/* Our cookies never reach a node.  A request with a session has its
+ * Cookie header rewritten once, by the finder, with the node's own cookie;
+ * any other (and one no finder routed, from the output filter) here. */
+static void settle_cookies(request_rec *r, kyl_sreq_t *s)
+{
+    if (s->cookies_due) {
+        set_cookie_header(r, s->rest);
+        s->cookies_due = 0;
+    }
 }
 
 static void load(request_rec *r, kyl_sreq_t *s, const char *id,
@@ -480,6 +498,7 @@ void kyl_session_fixups(request_rec *r, kyl_req_t *req)
     }
     else if (auth && !(req->flags & KYL_REQ_LOGOUT)) {
         s->kind = KS_OWN_AUTH;     /* JDBC, scripts: passed through untouched */
+        settle_cookies(r, s);
         return;
     }
     else if (rv == APR_SUCCESS && strlen(id) == KYL_ID_LEN) {
@@ -489,7 +508,11 @@ void kyl_session_fixups(request_rec *r, kyl_req_t *req)
     }
     if (auth && s->kind != KS_LOGIN && s->kind != KS_LOGOUT) {
         s->kind = KS_OWN_AUTH;
+        settle_cookies(r, s);
         return;
+    }
+    if (s->kind != KS_SESSION && s->kind != KS_LOGOUT) {
+        settle_cookies(r, s);
     }
     if (s->kind == KS_LOGOUT) {
         remove_session(r, s, s->id);
@@ -504,17 +527,11 @@ void kyl_session_fixups(request_rec *r, kyl_req_t *req)
 
 /* ---- finder: authenticate for the chosen member ------------------------- */
 
-/* A cookie that fails validation (a corrupt record) is left out. */
-static const char *keep(const char *hdr, const char *appended)
-{
-    return appended ? appended : hdr;
-}
-
 void kyl_session_route(request_rec *r, kyl_req_t *req, proxy_worker *w)
 {
     kyl_sreq_t *s = req->sreq;
     const kyl_node_cookie_t *nc;
-    const char *hdr, *names[2], *values[2] = { NULL, NULL };
+    const char *hdr, *names[2], *values[2] = { NULL, NULL }, *shared;
     apr_status_t rv[2] = { APR_NOTFOUND, APR_NOTFOUND };
 
     if (s == NULL) {
@@ -527,32 +544,30 @@ void kyl_session_route(request_rec *r, kyl_req_t *req, proxy_worker *w)
     if (!s->own_auth) {
         apr_table_setn(r->headers_in, "Authorization", s->sess->credential);
     }
-    /* The node's own cookies come from the record, never from the client:
-     * one pass takes out whatever the client sent under those names. */
+    /* From the client's cookies as fixups found them (a retry on another
+     * member starts again from there): the node's own cookies come from
+     * the record, never from the client. */
+    hdr = s->rest;
     names[0] = KYL_NODE_COOKIE;
     names[1] = s->sess->shared_value ? s->sess->shared_name : NULL;
-    hdr = apr_table_get(r->headers_in, "Cookie");
     if (hdr) {
         kyl_cookie_take(r->pool, hdr, names[1] ? 2 : 1, names, values, rv, &hdr);
     }
-    if ((nc = kyl_session_node(s->sess, s->node)) != NULL) {
-        hdr = keep(hdr, kyl_cookie_append(r->pool, hdr, nc->cookie_name,
-                                          nc->cookie_value));
+    if ((nc = kyl_session_node(s->sess, s->node)) != NULL && nc->crumb) {
+        /* checked when the entry was made: nothing to check per request */
+        hdr = hdr ? apr_pstrcat(r->pool, hdr, "; ", nc->crumb, NULL) : nc->crumb;
     }
     if (names[1]) {
         /* Kylin 5's shared cookie: the client's own one wins when it sent
          * one (it may be newer than the record's) */
         s->client_shared = rv[1] == APR_SUCCESS;
-        hdr = keep(hdr, kyl_cookie_append(r->pool, hdr, names[1],
-                                          s->client_shared ? values[1]
-                                                           : s->sess->shared_value));
+        shared = kyl_cookie_append(r->pool, hdr, names[1],
+                                   s->client_shared ? values[1]
+                                                    : s->sess->shared_value);
+        hdr = shared ? shared : hdr;    /* a pair no header can carry: left out */
     }
-    if (hdr) {
-        apr_table_setn(r->headers_in, "Cookie", hdr);
-    }
-    else {
-        apr_table_unset(r->headers_in, "Cookie");
-    }
+    set_cookie_header(r, hdr);
+    s->cookies_due = 0;
 }
 
 int kyl_session_sticky(const kyl_req_t *req)
@@ -769,6 +784,7 @@ static apr_status_t session_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     apr_int64_t now = apr_time_sec(apr_time_now());
 
     ap_remove_output_filter(f);
+    settle_cookies(r, s);       /* no finder routed it: a local answer */
     switch (s->kind) {
     case KS_LOGIN:
         login_done(r, s, now);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <apr_strings.h>
 #include "kyl_session.h"
+#include "kyl_cookie.h"
 
 #define KYL_SESSION_MAGIC0  'K'
 #define KYL_SESSION_MAGIC1  'S'
@@ -80,6 +81,7 @@ void kyl_session_set_node(apr_pool_t *p, kyl_session_t *s, const char *node,
     e->node = apr_pstrdup(p, node);
     e->cookie_name = apr_pstrdup(p, name);
     e->cookie_value = apr_pstrdup(p, value);
+    e->crumb = kyl_cookie_append(p, NULL, name, value);
 }
 
 void kyl_session_del_node(kyl_session_t *s, const char *node)
@@ -323,6 +325,7 @@ static int get_nodes(apr_pool_t *p, kyl_reader_t *r, kyl_session_t *s)
             || !get_str(p, r, &e->cookie_value)) {
             return 0;
         }
+        e->crumb = kyl_cookie_append(p, NULL, e->cookie_name, e->cookie_value);
     }
     return 1;
 }
@@ -356,8 +359,8 @@ apr_status_t kyl_session_decode(apr_pool_t *p, const unsigned char *buf,
 
 /* --- the in-process snapshot ---------------------------------------------- */
 
-/* Layout: a header, then three offsets per node, then every string with
- * its NUL.  Offset 0 is a NULL string (no string starts inside the
+/* Layout: a header, then KYL_FROZEN_PER_NODE offsets per node, then every
+ * string with its NUL.  Offset 0 is a NULL string (no string starts inside the
  * header).  Offsets rather than pointers: the blob is copied around. */
 typedef struct {
     apr_uint32_t magic;
@@ -368,7 +371,9 @@ typedef struct {
     apr_int64_t last_seen;
 } kyl_frozen_t;
 
-#define KYL_FROZEN_MAGIC 0x4b594631u    /* "KYF1" */
+#define KYL_FROZEN_MAGIC 0x4b594632u    /* "KYF2" */
+#define KYL_FROZEN_PER_NODE 4           /* node, cookie name, value, crumb */
+#define KYL_FROZEN_NODE_SIZE (KYL_FROZEN_PER_NODE * sizeof(apr_uint32_t))
 
 static apr_size_t frozen_size(const char *s)
 {
@@ -406,7 +411,7 @@ apr_status_t kyl_session_freeze(apr_pool_t *p, const kyl_session_t *s,
     strs[1] = s->credential;
     strs[2] = s->shared_name;
     strs[3] = s->shared_value;
-    size = sizeof(h) + 3 * sizeof(apr_uint32_t) * (apr_size_t)n;
+    size = sizeof(h) + KYL_FROZEN_NODE_SIZE * (apr_size_t)n;
     for (i = 0; i < 4; i++) {
         size += frozen_size(strs[i]);
     }
@@ -414,7 +419,7 @@ apr_status_t kyl_session_freeze(apr_pool_t *p, const kyl_session_t *s,
         const kyl_node_cookie_t *e = &APR_ARRAY_IDX(s->nodes, i, kyl_node_cookie_t);
 
         size += frozen_size(e->node) + frozen_size(e->cookie_name)
-              + frozen_size(e->cookie_value);
+              + frozen_size(e->cookie_value) + frozen_size(e->crumb);
     }
     size += 1;      /* the block always ends in NUL, even without strings */
     b = apr_palloc(p, size);
@@ -424,19 +429,20 @@ apr_status_t kyl_session_freeze(apr_pool_t *p, const kyl_session_t *s,
     h.version = s->version;
     h.created = s->created;
     h.last_seen = s->last_seen;
-    at = sizeof(h) + 3 * sizeof(apr_uint32_t) * (apr_size_t)n;
+    at = sizeof(h) + KYL_FROZEN_NODE_SIZE * (apr_size_t)n;
     for (i = 0; i < 4; i++) {
         at = frozen_str(b, at, strs[i], &h.off[i]);
     }
     for (i = 0; i < n; i++) {
         const kyl_node_cookie_t *e = &APR_ARRAY_IDX(s->nodes, i, kyl_node_cookie_t);
-        const char *f[3] = { e->node, e->cookie_name, e->cookie_value };
-        apr_uint32_t off[3];
+        const char *f[KYL_FROZEN_PER_NODE] = { e->node, e->cookie_name,
+                                               e->cookie_value, e->crumb };
+        apr_uint32_t off[KYL_FROZEN_PER_NODE];
 
-        for (j = 0; j < 3; j++) {
+        for (j = 0; j < KYL_FROZEN_PER_NODE; j++) {
             at = frozen_str(b, at, f[j], &off[j]);
         }
-        memcpy(b + sizeof(h) + 3 * sizeof(apr_uint32_t) * (apr_size_t)i, off,
+        memcpy(b + sizeof(h) + KYL_FROZEN_NODE_SIZE * (apr_size_t)i, off,
                sizeof(off));
     }
     b[at] = '\0';
@@ -463,6 +469,8 @@ apr_status_t kyl_session_thaw(apr_pool_t *p, const unsigned char *buf,
 {
     kyl_frozen_t h;
     kyl_session_t *out;
+    apr_array_header_t *arr;
+    kyl_node_cookie_t *e;
     apr_size_t first;
     apr_uint32_t i;
 
@@ -475,11 +483,22 @@ apr_status_t kyl_session_thaw(apr_pool_t *p, const unsigned char *buf,
     }
     memcpy(&h, buf, sizeof(h));
     if (h.magic != KYL_FROZEN_MAGIC || h.nnodes > KYL_SESSION_MAX_NODES
-        || len < sizeof(h) + 3 * sizeof(apr_uint32_t) * h.nnodes + 1) {
+        || len < sizeof(h) + KYL_FROZEN_NODE_SIZE * h.nnodes + 1) {
         return APR_EINVAL;
     }
-    first = sizeof(h) + 3 * sizeof(apr_uint32_t) * h.nnodes;
-    out = apr_palloc(p, sizeof(*out));
+    first = sizeof(h) + KYL_FROZEN_NODE_SIZE * h.nnodes;
+    /* one allocation: the session, its node array and one spare entry (an
+     * array APR can grow like any other) */
+    out = apr_palloc(p, sizeof(*out) + sizeof(*arr)
+                        + (h.nnodes + 1) * sizeof(kyl_node_cookie_t));
+    arr = (apr_array_header_t *)(out + 1);
+    e = (kyl_node_cookie_t *)(arr + 1);
+    arr->pool = p;
+    arr->elt_size = (int)sizeof(kyl_node_cookie_t);
+    arr->nelts = (int)h.nnodes;
+    arr->nalloc = (int)h.nnodes + 1;
+    arr->elts = (char *)e;
+    out->nodes = arr;
     out->version = h.version;
     out->created = h.created;
     out->last_seen = h.last_seen;
@@ -489,15 +508,14 @@ apr_status_t kyl_session_thaw(apr_pool_t *p, const unsigned char *buf,
         || !thawed_str(buf, first, len, h.off[3], &out->shared_value)) {
         return APR_EINVAL;
     }
-    out->nodes = apr_array_make(p, (int)h.nnodes + 1, sizeof(kyl_node_cookie_t));
-    for (i = 0; i < h.nnodes; i++) {
-        kyl_node_cookie_t *e = apr_array_push(out->nodes);
-        apr_uint32_t off[3];
+    for (i = 0; i < h.nnodes; i++, e++) {
+        apr_uint32_t off[KYL_FROZEN_PER_NODE];
 
-        memcpy(off, buf + sizeof(h) + 3 * sizeof(apr_uint32_t) * i, sizeof(off));
+        memcpy(off, buf + sizeof(h) + KYL_FROZEN_NODE_SIZE * i, sizeof(off));
         if (!thawed_str(buf, first, len, off[0], &e->node)
             || !thawed_str(buf, first, len, off[1], &e->cookie_name)
-            || !thawed_str(buf, first, len, off[2], &e->cookie_value)) {
+            || !thawed_str(buf, first, len, off[2], &e->cookie_value)
+            || !thawed_str(buf, first, len, off[3], &e->crumb)) {
             return APR_EINVAL;
         }
     }

@@ -27,6 +27,10 @@ typedef struct {
     const char *node;          /* member name, e.g. "http://10.0.0.1:7070" */
     const char *cookie_name;   /* "JSESSIONID" */
     const char *cookie_value;
+    const char *crumb;         /* "name=value" as a Cookie header carries it;
+                                * NULL when the pair could not be sent (the
+                                * name not a token, the value not cookie
+                                * octets): worked out once, not per request */
 } kyl_node_cookie_t;
 
 typedef struct {

@@ -76,6 +76,29 @@ def test_login_then_any_node_serves(cluster, profile):
     assert by_session >= 30 - 2 * len(nodes), entries   # repeats reuse the node's session
 
 
+def test_node_sees_the_clients_other_cookies_and_its_own_never_ours(cluster):
+    """The Cookie header a node gets: the client's other cookies, the node's
+    own session cookie from the record, never the balancer's cookies nor a
+    JSESSIONID the client made up."""
+    (h,), nodes, _ = session_cluster(cluster)
+    _, sid, _ = login(h)
+    for n in nodes:
+        n.clear_log()
+    for extra in ("", "; theme=dark", "; JSESSIONID=forged; theme=dark",
+                  f"; {COOKIE}_ROUTE=00000000"):
+        for _ in range(2 * len(nodes)):
+            assert h.get("/kylin/api/projects", headers=with_cookie(sid, extra)).status == 200
+    entries = [e for n in nodes for e in n.log() if e["path"] == "/kylin/api/projects"]
+    assert len(entries) == 8 * len(nodes)
+    for e in entries:       # the simulator logs cookie names
+        assert not [c for c in e["cookies"] if c.startswith(COOKIE)], e
+        assert e["cookies"].count("JSESSIONID") <= 1, e
+    assert sum(1 for e in entries if "theme" in e["cookies"]) == 4 * len(nodes)
+    # the node's own session every time (a forged JSESSIONID would not be
+    # one): at most the first request per node authenticates by Basic
+    assert sum(1 for e in entries if e["auth"] == "session") >= len(entries) - len(nodes)
+
+
 def test_no_500_and_no_auth_for_bad_cookies(cluster):
     (h,), nodes, _ = session_cluster(cluster)
     _, sid, _ = login(h)

@@ -115,6 +115,38 @@ START_TEST(node_set_get_del)
 }
 END_TEST
 
+/* Each entry carries its Cookie crumb, worked out when the entry is made
+ * (set, decoded) and kept by freeze/thaw; a pair that no Cookie header
+ * could carry has none, so it is never sent. */
+START_TEST(node_crumbs)
+{
+    kyl_session_t *s = typical(), *d;
+    unsigned char *buf;
+    apr_size_t len;
+    int i;
+
+    kyl_session_set_node(tp, s, "bad-value", "JSESSIONID", "a b");
+    kyl_session_set_node(tp, s, "bad-name", "JSESSION ID", "ab");
+    kyl_session_set_node(tp, s, "no-value", "JSESSIONID", NULL);
+    ck_assert_str_eq(kyl_session_node(s, "http://10.0.0.2:7070")->crumb,
+                     "JSESSIONID=1123456789ABCDEF0123456789ABCDEF");
+    ck_assert_ptr_null(kyl_session_node(s, "bad-value")->crumb);
+    ck_assert_ptr_null(kyl_session_node(s, "bad-name")->crumb);
+    ck_assert_ptr_null(kyl_session_node(s, "no-value")->crumb);
+    ck_assert_int_eq(kyl_session_encode(tp, s, &buf, &len), APR_SUCCESS);
+    ck_assert_int_eq(kyl_session_decode(tp, buf, len, &d), APR_SUCCESS);
+    for (i = 0; i < 2; i++) {
+        ck_assert_str_eq(kyl_session_node(d, "http://10.0.0.3:7070")->crumb,
+                         "JSESSIONID=2123456789ABCDEF0123456789ABCDEF");
+        ck_assert_ptr_null(kyl_session_node(d, "bad-value")->crumb);
+        ck_assert_ptr_null(kyl_session_node(d, "bad-name")->crumb);
+        ck_assert_ptr_null(kyl_session_node(d, "no-value")->crumb);
+        ck_assert_int_eq(kyl_session_freeze(tp, d, &buf, &len), APR_SUCCESS);
+        ck_assert_int_eq(kyl_session_thaw(tp, buf, len, &d), APR_SUCCESS);
+    }
+}
+END_TEST
+
 START_TEST(node_null_table)
 {
     kyl_session_t s;
@@ -348,6 +380,7 @@ static kyl_session_t *rnd_session(apr_uint64_t *st)
         e->node = rnd_str(st);
         e->cookie_name = rnd_str(st);
         e->cookie_value = rnd_str(st);
+        e->crumb = rnd_str(st);     /* what freeze/thaw must keep as is */
     }
     return s;
 }
@@ -457,7 +490,7 @@ END_TEST
 START_TEST(property_freeze_thaw)
 {
     apr_uint64_t st = APR_UINT64_C(0x6A09E667F3BCC908);
-    int i;
+    int i, j;
 
     for (i = 0; i < 2000; i++) {
         kyl_session_t *s = rnd_session(&st), *d;
@@ -468,6 +501,10 @@ START_TEST(property_freeze_thaw)
         copy = apr_pmemdup(tp, buf, len);
         ck_assert_int_eq(kyl_session_thaw(tp, copy, len, &d), APR_SUCCESS);
         assert_same(s, d);
+        for (j = 0; j < nnodes(s); j++) {
+            ck_assert(str_same(APR_ARRAY_IDX(s->nodes, j, kyl_node_cookie_t).crumb,
+                               APR_ARRAY_IDX(d->nodes, j, kyl_node_cookie_t).crumb));
+        }
         /* the thawed session is usable: a node cookie can be added */
         kyl_session_set_node(tp, d, "http://new:7070", "JSESSIONID", "X");
         ck_assert_int_eq(nnodes(d), nnodes(s) + 1 > KYL_SESSION_MAX_NODES
@@ -540,6 +577,7 @@ static Suite *session_suite(void)
 
     tcase_add_test(tc, make_defaults);
     tcase_add_test(tc, node_set_get_del);
+    tcase_add_test(tc, node_crumbs);
     tcase_add_test(tc, node_null_table);
     tcase_add_test(tc, node_table_full_drops_oldest);
     suite_add_tcase(s, tc);
