@@ -383,6 +383,67 @@ static kyl_store_t *store_for(const kyl_srv_conf_t *c)
                                  sizeof(c->store_servers)) : NULL;
 }
 
+/* A keep-alive client sends the same Cookie header again and again: each
+ * connection remembers what the last one held for us, so a repeat costs a
+ * comparison, not a parse.  Bounded (longer headers are parsed every
+ * time); allocated on the connection's first request with a Cookie header.
+ * What it gives a request lives until the connection's next request, and a
+ * connection serves one request at a time. */
+#define KYL_MEMO_HDR    256
+#define KYL_MEMO_VALS   384
+
+typedef struct {
+    const kyl_srv_conf_t *conf;         /* whose cookie names */
+    apr_size_t len;                     /* of hdr; 0: nothing remembered */
+    apr_status_t rv;                    /* the session cookie's verdict */
+    const char *id, *route, *rest;      /* into vals, or NULL */
+    char hdr[KYL_MEMO_HDR];
+    char vals[KYL_MEMO_VALS];
+} kyl_cookie_memo_t;
+
+/* Copies v into the memo at *w; 0 when it does not fit. */
+static int memo_copy(kyl_cookie_memo_t *m, char **w, const char *v,
+                     const char **out)
+{
+    apr_size_t n = v ? strlen(v) + 1 : 0;
+
+    *out = NULL;
+    if (v == NULL) {
+        return 1;
+    }
+    if ((apr_size_t)(m->vals + sizeof(m->vals) - *w) < n) {
+        return 0;
+    }
+    memcpy(*w, v, n);
+    *out = *w;
+    *w += n;
+    return 1;
+}
+
+static void memo_remember(request_rec *r, kyl_cookie_memo_t *m, const kyl_sreq_t *s,
+                          const char *hdr, apr_size_t len, apr_status_t rv,
+                          const char *id)
+{
+    char *w;
+
+    if (len == 0 || len >= sizeof(m->hdr)) {
+        return;
+    }
+    if (m == NULL) {
+        m = apr_palloc(r->connection->pool, sizeof(*m));
+        ap_set_module_config(r->connection->conn_config, &kylin_balancer_module, m);
+    }
+    w = m->vals;
+    m->len = 0;
+    if (memo_copy(m, &w, id, &m->id) && memo_copy(m, &w, s->route, &m->route)
+        && memo_copy(m, &w, s->rest, &m->rest)) {
+        memcpy(m->hdr, hdr, len);
+        m->len = len;
+        m->conf = s->conf;
+        m->rv = rv;
+    }
+}
+
 /* Finds our cookies in the Cookie header, in one pass that also keeps
  * the others (s->rest) for what the node will see. */
 static apr_status_t take_cookies(request_rec *r, kyl_sreq_t *s, const char **id)
@@ -390,16 +451,27 @@ static apr_status_t take_cookies(request_rec *r, kyl_sreq_t *s, const char **id)
     const char *hdr = apr_table_get(r->headers_in, "Cookie");
     const char *names[2], *values[2];
     apr_status_t rv[2];
+    kyl_cookie_memo_t *m;
+    apr_size_t len;
 
     if (hdr == NULL) {
         return APR_NOTFOUND;
+    }
+    s->cookies_due = 1;
+    len = strlen(hdr);
+    m = ap_get_module_config(r->connection->conn_config, &kylin_balancer_module);
+    if (m && m->len == len && m->conf == s->conf && memcmp(m->hdr, hdr, len) == 0) {
+        *id = m->id;
+        s->route = m->route;
+        s->rest = m->rest;
+        return m->rv;
     }
     names[0] = kyl_conf_cookie(s->conf);
     names[1] = route_cookie(s->conf, r->pool);
     kyl_cookie_take(r->pool, hdr, 2, names, values, rv, &s->rest);
     *id = values[0];
     s->route = rv[1] == APR_SUCCESS ? values[1] : NULL;
-    s->cookies_due = 1;
+    memo_remember(r, m, s, hdr, len, rv[0], values[0]);
     return rv[0];
 }
 

@@ -99,6 +99,41 @@ def test_node_sees_the_clients_other_cookies_and_its_own_never_ours(cluster):
     assert sum(1 for e in entries if e["auth"] == "session") >= len(entries) - len(nodes)
 
 
+def test_one_keepalive_connection_many_cookie_headers(cluster):
+    """A connection remembers its last Cookie header: whatever follows on
+    the same connection (the same header, another user's, other cookies,
+    a forged id) is still authenticated as exactly what it carries."""
+    import http.client
+    (h,), nodes, _ = session_cluster(cluster)
+    _, sid_a, _ = login(h)
+    _, sid_b, _ = login(h, auth=basic("ANALYST", "ANALYST"))
+    forged = sid_a[:-1] + ("A" if sid_a[-1] != "A" else "B")
+    steps = [(f"{COOKIE}={sid_a}", "ADMIN"), (f"{COOKIE}={sid_a}", "ADMIN"),
+             (f"{COOKIE}={sid_b}", "ANALYST"), (f"{COOKIE}={sid_b}", "ANALYST"),
+             (f"{COOKIE}={sid_a}", "ADMIN"), (f"theme=1; {COOKIE}={sid_b}", "ANALYST"),
+             (f"{COOKIE}={forged}", None), (f"{COOKIE}={forged}", None),
+             (f"{COOKIE}={sid_a}", "ADMIN"), ("theme=1", None),
+             (f"{COOKIE}={sid_a}; {COOKIE}={sid_b}", None),     # two ids: none
+             (f"{COOKIE}={sid_b}; x=" + "y" * 400, "ANALYST"),   # longer than remembered
+             (f"{COOKIE}={sid_a}", "ADMIN")]
+    for n in nodes:
+        n.clear_log()
+    conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=10)
+    for cookie, _ in steps:
+        conn.request("GET", "/kylin/api/projects", headers={"Cookie": cookie})
+        ans = conn.getresponse()
+        ans.read()
+        assert not ans.will_close, cookie
+    conn.close()
+    seen = sorted((e for n in nodes for e in n.log()
+                   if e["path"] == "/kylin/api/projects"), key=lambda e: e["t"])
+    assert len(seen) == len(steps)
+    for (cookie, user), e in zip(steps, seen):
+        assert (e["user"] if e["status"] == 200 else None) == user, (cookie, e)
+        assert not [c for c in e["cookies"] if c.startswith(COOKIE)], e
+        assert ("theme" in e["cookies"]) == ("theme" in cookie), e
+
+
 def test_no_500_and_no_auth_for_bad_cookies(cluster):
     (h,), nodes, _ = session_cluster(cluster)
     _, sid, _ = login(h)
