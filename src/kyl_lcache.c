@@ -65,22 +65,26 @@ apr_status_t kyl_lcache_create(kyl_lcache_t **out, apr_pool_t *p, int slots)
     return APR_SUCCESS;
 }
 
-/* The slot hash reads eight bytes per step: keys are session ids, 43
- * characters, looked up on every request.  It only spreads keys over
- * slots inside one process (a collision evicts, nothing more), so it needs
- * no stability across builds. */
+/* The slot hash reads eight bytes per step, and at most KYL_LCACHE_HASHED
+ * of them: keys are session ids (43 random characters, after an 8-character
+ * key id in the key memo), looked up on every request, and their first 16
+ * bytes spread them as well as all 43 would.  It only places keys in slots
+ * inside one process (the full key is compared; a collision evicts, nothing
+ * more), so it needs no stability across builds. */
+#define KYL_LCACHE_HASHED 16
+
 static apr_uint32_t key_hash(const char *key)
 {
     const apr_uint64_t m = APR_UINT64_C(0x9E3779B97F4A7C15);
-    apr_size_t n = strlen(key), i;
+    apr_size_t n = strlen(key), i, end = n < KYL_LCACHE_HASHED ? n : KYL_LCACHE_HASHED;
     apr_uint64_t h = n * m, w;
 
-    for (i = 0; i + 8 <= n; i += 8) {
+    for (i = 0; i + 8 <= end; i += 8) {
         memcpy(&w, key + i, 8);
         h = (h ^ w) * m;
         h ^= h >> 29;
     }
-    for (; i < n; i++) {
+    for (; i < end; i++) {
         h = (h ^ (unsigned char)key[i]) * m;
     }
     h ^= h >> 32;

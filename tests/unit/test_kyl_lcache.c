@@ -4,6 +4,7 @@
 #include <apr_thread_proc.h>
 #include "kyl_test.h"
 #include "kyl_lcache.h"
+#include "kyl_crypto.h"
 
 START_TEST(hit_miss_expiry)
 {
@@ -21,6 +22,37 @@ START_TEST(hit_miss_expiry)
     ck_assert_uint_eq(tag, 42);
     ck_assert_int_eq(kyl_lcache_get(c, tp, "k", 200, &v, &len, &tag), 0); /* expired */
     ck_assert_int_eq(kyl_lcache_get(c, tp, "other", 100, &v, &len, &tag), 0);
+}
+END_TEST
+
+/* Slots are chosen from the keys' first bytes: 1,000 random session ids,
+ * bare (the session cache) or after one fixed 8-character key id (the key
+ * memo), must land in about as many slots as a perfect spread gives
+ * (about 885 of 4,096), not pile up. */
+START_TEST(session_ids_spread_over_slots)
+{
+    kyl_lcache_t *c;
+    char ids[1000][KYL_ID_LEN + 1], key[KYL_LCACHE_KEY_MAX];
+    unsigned char *v;
+    apr_size_t len;
+    apr_uint64_t tag;
+    int i, prefix, kept;
+
+    for (i = 0; i < 1000; i++) {
+        ck_assert_int_eq(kyl_random_id(ids[i]), APR_SUCCESS);
+    }
+    for (prefix = 0; prefix < 2; prefix++) {
+        ck_assert_int_eq(kyl_lcache_create(&c, tp, 4096), APR_SUCCESS);
+        for (i = 0; i < 1000; i++) {
+            apr_snprintf(key, sizeof(key), "%s%s", prefix ? "0a1b2c3d" : "", ids[i]);
+            kyl_lcache_put(c, key, "v", 1, 0, 100);
+        }
+        for (kept = 0, i = 0; i < 1000; i++) {
+            apr_snprintf(key, sizeof(key), "%s%s", prefix ? "0a1b2c3d" : "", ids[i]);
+            kept += kyl_lcache_get(c, tp, key, 1, &v, &len, &tag);
+        }
+        ck_assert_msg(kept > 850, "%d of 1000 kept (prefix %d)", kept, prefix);
+    }
 }
 END_TEST
 
@@ -124,6 +156,7 @@ static Suite *lcache_suite(void)
 
     tcase_add_test(tc, hit_miss_expiry);
     tcase_add_test(tc, delete_and_replace);
+    tcase_add_test(tc, session_ids_spread_over_slots);
     tcase_add_test(tc, limits);
     tcase_add_test(tc, threads);
     suite_add_tcase(s, tc);
