@@ -433,11 +433,13 @@ static void memo_remember(request_rec *r, kyl_cookie_memo_t *m, const kyl_sreq_t
         m = apr_palloc(r->connection->pool, sizeof(*m));
         ap_set_module_config(r->connection->conn_config, &kylin_balancer_module, m);
     }
-    w = m->vals;
+    /* the header first: after an internal redirect it may be a value this
+     * memo gave out (the values below are all in the request's pool) */
     m->len = 0;
+    memmove(m->hdr, hdr, len);
+    w = m->vals;
     if (memo_copy(m, &w, id, &m->id) && memo_copy(m, &w, s->route, &m->route)
         && memo_copy(m, &w, s->rest, &m->rest)) {
-        memcpy(m->hdr, hdr, len);
         m->len = len;
         m->conf = s->conf;
         m->rv = rv;
