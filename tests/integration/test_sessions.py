@@ -394,6 +394,7 @@ def test_session_cache_logout_is_final_on_every_host(cluster):
     the other host's copy has expired: right after it, the old cookie gets
     401 there, although that host read the session a moment before."""
     ttl = 2.0
+    cluster.allow_errors("AH00161")     # prefork: one child is one worker
     (h1, h2), nodes, _ = session_cluster(
         cluster, httpds=2, extra=f"KylinSessionCacheTTL {int(ttl)}s\n" + ONE_CHILD)
     _, sid, _ = login(h1)
@@ -417,6 +418,7 @@ def test_session_cache_copy_never_ends_a_session_in_use(cluster):
     """A copy's last use lags memcached's when another host served the
     session since: an idle timeout the copy seems to have passed is checked
     against memcached, not acted on (which would log an active user out)."""
+    cluster.allow_errors("AH00161")     # prefork: one child is one worker
     (h1, h2), nodes, _ = session_cluster(
         cluster, httpds=2, extra="KylinSessionTimeout 3s 1m\nKylinSessionCacheTTL 6s\n"
         + ONE_CHILD)
