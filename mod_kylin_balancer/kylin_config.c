@@ -12,8 +12,10 @@
 #include "mod_kylin_balancer.h"
 #include "kyl_duration.h"
 #include "kyl_store.h"
+#include "kyl_http.h"
 
 #define KYL_MAX_SECRET_FILE 4096
+#define KYL_MAX_CA_FILE     (1024 * 1024)
 #define KYL_MAX_REPLICAS    16
 #define KYL_MIN_INTERVAL    apr_time_from_msec(100)
 #define KYL_MIN_TIMEOUT     apr_time_from_msec(10)
@@ -45,6 +47,8 @@ void *kyl_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     MERGE_NUM(probe_timeout);
     MERGE_PTR(probe_creds_file);
     MERGE_PTR(probe_auth);
+    MERGE_PTR(probe_ca);
+    c->probe_ca_len = add->probe_ca ? add->probe_ca_len : base->probe_ca_len;
     c->probe_creds_set = add->probe_creds_set || base->probe_creds_set;
     c->member_modes = (base->member_modes && add->member_modes)
         ? apr_array_append(p, base->member_modes, add->member_modes)
@@ -183,9 +187,10 @@ static const char *set_probe_timeout(cmd_parms *cmd, void *d, const char *arg)
     return duration_arg(cmd, arg, KYL_MIN_TIMEOUT, &c->probe_timeout);
 }
 
-/* Reads a whole small file; the contents are secrets: never echo them. */
-static const char *read_secret_file(cmd_parms *cmd, const char *arg,
-                                    char **data, apr_size_t *len)
+/* Reads a whole file of at most max bytes, as the user that starts httpd
+ * (usually root); error messages never echo the contents (secrets). */
+static const char *read_conf_file(cmd_parms *cmd, const char *arg, int max,
+                                  char **data, apr_size_t *len)
 {
     const char *path = ap_server_root_relative(cmd->pool, arg);
     apr_file_t *f;
@@ -206,10 +211,10 @@ static const char *read_secret_file(cmd_parms *cmd, const char *arg,
                             cmd->cmd->name, path,
                             apr_strerror(rv, err, sizeof(err)));
     }
-    if (fi.size > KYL_MAX_SECRET_FILE) {
+    if (fi.size > max) {
         apr_file_close(f);
         return apr_psprintf(cmd->pool, "%s: '%s' is larger than %d bytes",
-                            cmd->cmd->name, path, KYL_MAX_SECRET_FILE);
+                            cmd->cmd->name, path, max);
     }
     *len = (apr_size_t)fi.size;
     *data = apr_palloc(cmd->pool, *len + 1);
@@ -227,7 +232,7 @@ static const char *set_probe_creds(cmd_parms *cmd, void *d, const char *arg)
     kyl_srv_conf_t *c = kyl_conf(cmd->server);
     char *data, *colon, *enc;
     apr_size_t len;
-    const char *err = read_secret_file(cmd, arg, &data, &len);
+    const char *err = read_conf_file(cmd, arg, KYL_MAX_SECRET_FILE, &data, &len);
 
     if (err) {
         return err;
@@ -248,6 +253,27 @@ static const char *set_probe_creds(cmd_parms *cmd, void *d, const char *arg)
     c->probe_creds_file = arg;
     c->probe_auth = apr_pstrcat(cmd->pool, "Basic ", enc, NULL);
     c->probe_creds_set = 1;
+    return NULL;
+}
+
+/* Certificates an https member's must chain to: read now, as root, so the
+ * children need no access to the file. */
+static const char *set_probe_ca(cmd_parms *cmd, void *d, const char *arg)
+{
+    kyl_srv_conf_t *c = kyl_conf(cmd->server);
+    char *data;
+    apr_size_t len;
+    const char *err = read_conf_file(cmd, arg, KYL_MAX_CA_FILE, &data, &len);
+
+    if (err) {
+        return err;
+    }
+    if (!kyl_http_ca_ok(data, len)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' holds no PEM certificate "
+                            "(-----BEGIN CERTIFICATE-----)", cmd->cmd->name, arg);
+    }
+    c->probe_ca = data;
+    c->probe_ca_len = len;
     return NULL;
 }
 
@@ -318,7 +344,7 @@ static const char *derive_key(cmd_parms *cmd, const char *file, kyl_key_t *key)
 {
     char *data;
     apr_size_t len;
-    const char *err = read_secret_file(cmd, file, &data, &len);
+    const char *err = read_conf_file(cmd, file, KYL_MAX_SECRET_FILE, &data, &len);
 
     if (err) {
         return err;
@@ -434,6 +460,9 @@ const command_rec kyl_cmds[] = {
                   "Connect + response limit for one probe (default 2s)"),
     AP_INIT_TAKE1(KYL_DIR_PROBE_CREDS, set_probe_creds, NULL, RSRC_CONF,
                   "File holding user:password of a Kylin service account"),
+    AP_INIT_TAKE1(KYL_DIR_PROBE_CA, set_probe_ca, NULL, RSRC_CONF,
+                  "PEM certificates https members' must chain to (default: "
+                  "probes encrypt without verifying)"),
     AP_INIT_TAKE2(KYL_DIR_MEMBER_MODE, set_member_mode, NULL, RSRC_CONF,
                   "Static mode of a member: <member-url> all|job|query"),
     AP_INIT_ITERATE(KYL_DIR_SESSION_STORE, set_store, NULL, RSRC_CONF,

@@ -103,6 +103,9 @@ static void fill_target(kyl_probe_target_t *t, const kyl_task_t *task,
     t->http.port = ws->port;
     t->http.host_header = apr_psprintf(p, "%s:%u", t->http.host,
                                        (unsigned)ws->port);
+    t->http.tls = strcasecmp(ws->scheme, "https") == 0;
+    t->http.ca_pem = task->conf->probe_ca;
+    t->http.ca_len = task->conf->probe_ca_len;
     t->base = kyl_probe_base(p, worker_path(p, task->worker));
     if (task->gate) {
         t->auth = task->gate->auth;

@@ -35,6 +35,7 @@ APLOG_USE_MODULE(kylin_balancer);
 #define KYL_DIR_PROBE_INTERVAL  "KylinProbeInterval"
 #define KYL_DIR_PROBE_TIMEOUT   "KylinProbeTimeout"
 #define KYL_DIR_PROBE_CREDS     "KylinProbeCredentials"
+#define KYL_DIR_PROBE_CA        "KylinProbeCAFile"
 #define KYL_DIR_MEMBER_MODE     "KylinMemberMode"
 #define KYL_DIR_SESSION_STORE   "KylinSessionStore"
 #define KYL_DIR_SESSION_REPL    "KylinSessionReplicas"
@@ -59,6 +60,8 @@ typedef struct {
     const char *probe_creds_file;
     const char *probe_auth;               /* "Basic ..." from the file */
     int probe_creds_set;
+    const char *probe_ca;                 /* KylinProbeCAFile's PEM, or NULL */
+    apr_size_t probe_ca_len;
     apr_array_header_t *member_modes;     /* of kyl_member_mode_t */
     apr_array_header_t *store_servers;    /* of const char * */
     int replicas;                         /* KYL_UNSET */

@@ -21,7 +21,7 @@ asan)
     apxs -c -o "$out/mod_kylin_balancer.la" -Wc,-std=gnu99 \
         $(for f in $san; do printf -- '-Wc,%s -Wl,%s ' "$f" "$f"; done) \
         -Isrc $(pkg-config --cflags libxml-2.0) mod_kylin_balancer/*.c \
-        "$out/libkylcore.a" $(pkg-config --libs libmemcached jansson libxml-2.0 libcrypto) \
+        "$out/libkylcore.a" $(pkg-config --libs libmemcached jansson libxml-2.0 libssl libcrypto) \
         >/dev/null 2>&1 || { echo "ASan module build failed" >&2; exit 1; }
     export KYL_MODULE="$PWD/$out/.libs/mod_kylin_balancer.so"
     export KYL_ASAN_RUNTIME="$(gcc -print-file-name=libasan.so)"

@@ -33,7 +33,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 
 APR_CFLAGS="$(apr-1-config --cflags --cppflags --includes) $(apu-1-config --includes)"
 APR_LIBS="$(apu-1-config --link-ld --libs) $(apr-1-config --link-ld --libs)"
-DEP_PKGS="libmemcached jansson libxml-2.0 libcrypto"
+DEP_PKGS="libmemcached jansson libxml-2.0 libssl libcrypto"
 DEP_CFLAGS=$(pkg-config --cflags $DEP_PKGS)
 DEP_LIBS=$(pkg-config --libs $DEP_PKGS)
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"

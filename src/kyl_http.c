@@ -1,7 +1,13 @@
-/* A bounded HTTP/1.1 GET client for the prober. */
+/* A bounded HTTP/1.1 GET client for the prober, plain or over TLS. */
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
+#include <apr_poll.h>
+#include <apr_portable.h>
+#include <openssl/ssl.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 #include "kyl_http.h"
 
 #define KYL_HTTP_READ_CHUNK 8192
@@ -57,15 +63,194 @@ static apr_status_t connect_to(apr_socket_t **sock, apr_pool_t *p,
     return rv;
 }
 
-static apr_status_t send_all(apr_socket_t *sock, const char *buf,
-                             apr_size_t len, apr_time_t deadline)
+/* One connection: the socket, and its TLS session for https. */
+typedef struct {
+    apr_socket_t *sock;
+    apr_pool_t *p;
+    SSL_CTX *ctx;
+    SSL *ssl;
+} kyl_conn_t;
+
+/* TLS on a non-blocking socket: waits, until the deadline, for what
+ * OpenSSL asked for after ret. */
+static apr_status_t tls_wait(kyl_conn_t *c, int ret, apr_time_t deadline)
+{
+    int e = SSL_get_error(c->ssl, ret);
+    apr_interval_time_t left = remaining(deadline);
+    apr_pollfd_t pfd;
+    apr_int32_t n;
+
+    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+        return e == SSL_ERROR_ZERO_RETURN ? APR_EOF : APR_EGENERAL;
+    }
+    if (left == 0) {
+        return APR_TIMEUP;
+    }
+    memset(&pfd, 0, sizeof(pfd));
+    pfd.p = c->p;
+    pfd.desc_type = APR_POLL_SOCKET;
+    pfd.desc.s = c->sock;
+    pfd.reqevents = e == SSL_ERROR_WANT_READ ? APR_POLLIN : APR_POLLOUT;
+    return apr_poll(&pfd, 1, &n, left);
+}
+
+/* What OpenSSL says went wrong, for the status page and the log. */
+static const char *tls_error(apr_pool_t *p, const kyl_conn_t *c, apr_status_t rv)
+{
+    char buf[256];
+    unsigned long e = ERR_peek_last_error();
+    long v = c->ssl ? SSL_get_verify_result(c->ssl) : X509_V_OK;
+
+    ERR_clear_error();
+    if (v != X509_V_OK) {
+        return apr_psprintf(p, "TLS handshake: certificate verify failed: %s",
+                            X509_verify_cert_error_string(v));
+    }
+    if (e != 0) {
+        ERR_error_string_n(e, buf, sizeof(buf));
+        return apr_psprintf(p, "TLS handshake: %s", buf);
+    }
+    return fail(p, "TLS handshake", rv == APR_SUCCESS ? APR_EGENERAL : rv);
+}
+
+static int is_address(const char *host)
+{
+    return strchr(host, ':') != NULL || strspn(host, "0123456789.") == strlen(host);
+}
+
+/* Every certificate of pem into the context's store; the count added. */
+static int add_certs(SSL_CTX *ctx, const char *pem, apr_size_t len)
+{
+    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    X509_STORE *store = ctx ? SSL_CTX_get_cert_store(ctx) : NULL;
+    X509 *x;
+    int n = 0;
+
+    if (bio == NULL || len > (apr_size_t)APR_INT32_MAX) {
+        BIO_free(bio);
+        return 0;
+    }
+    while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        n += store == NULL || X509_STORE_add_cert(store, x) == 1;
+        X509_free(x);
+    }
+    ERR_clear_error();      /* the end of the input reads as an error */
+    BIO_free(bio);
+    return n;
+}
+
+int kyl_http_ca_ok(const char *pem, apr_size_t len)
+{
+    return pem != NULL && add_certs(NULL, pem, len) > 0;
+}
+
+static void tls_end(kyl_conn_t *c)
+{
+    if (c->ssl) {
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
+    if (c->ctx) {
+        SSL_CTX_free(c->ctx);
+        c->ctx = NULL;
+    }
+}
+
+/* The TLS handshake, with the checks t asks for. */
+static apr_status_t tls_start(kyl_conn_t *c, const kyl_http_target_t *t,
+                              apr_time_t deadline, const char **err)
+{
+    apr_os_sock_t fd;
+    apr_status_t rv = APR_EGENERAL;
+    int ret;
+
+    if ((c->ctx = SSL_CTX_new(TLS_client_method())) == NULL
+        || (c->ssl = SSL_new(c->ctx)) == NULL
+        || apr_os_sock_get(&fd, c->sock) != APR_SUCCESS
+        || SSL_set_fd(c->ssl, fd) != 1) {
+        *err = tls_error(c->p, c, rv);
+        return rv;
+    }
+    SSL_set_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    if (!is_address(t->host)) {
+        SSL_set_tlsext_host_name(c->ssl, t->host);
+    }
+    if (t->ca_pem) {
+        X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
+
+        if (add_certs(c->ctx, t->ca_pem, t->ca_len) == 0
+            || (is_address(t->host) ? X509_VERIFY_PARAM_set1_ip_asc(vp, t->host)
+                                    : X509_VERIFY_PARAM_set1_host(vp, t->host, 0)) != 1) {
+            *err = "TLS: no usable certificate in KylinProbeCAFile";
+            return APR_EGENERAL;
+        }
+        SSL_set_verify(c->ssl, SSL_VERIFY_PEER, NULL);
+    }
+    apr_socket_opt_set(c->sock, APR_SO_NONBLOCK, 1);
+    while ((ret = SSL_connect(c->ssl)) != 1) {
+        if ((rv = tls_wait(c, ret, deadline)) != APR_SUCCESS) {
+            *err = APR_STATUS_IS_TIMEUP(rv) ? fail(c->p, "TLS handshake", rv)
+                                            : tls_error(c->p, c, rv);
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t conn_send(kyl_conn_t *c, const char *buf, apr_size_t *n,
+                              apr_time_t deadline)
+{
+    size_t done = 0;
+    int ret;
+    apr_status_t rv;
+
+    if (c->ssl == NULL) {
+        apr_socket_timeout_set(c->sock, remaining(deadline));
+        return apr_socket_send(c->sock, buf, n);
+    }
+    while ((ret = SSL_write_ex(c->ssl, buf, *n, &done)) != 1) {
+        if ((rv = tls_wait(c, ret, deadline)) != APR_SUCCESS) {
+            *n = 0;
+            return rv;
+        }
+    }
+    *n = done;
+    return APR_SUCCESS;
+}
+
+/* As apr_socket_recv: APR_EOF (or 0 bytes) when the peer is done. */
+static apr_status_t conn_recv(kyl_conn_t *c, char *buf, apr_size_t *n,
+                              apr_time_t deadline)
+{
+    size_t done = 0;
+    int ret;
+    apr_status_t rv;
+
+    if (c->ssl == NULL) {
+        apr_socket_timeout_set(c->sock, remaining(deadline));
+        return apr_socket_recv(c->sock, buf, n);
+    }
+    while ((ret = SSL_read_ex(c->ssl, buf, *n, &done)) != 1) {
+        if ((rv = tls_wait(c, ret, deadline)) != APR_SUCCESS) {
+            *n = 0;
+            return rv;
+        }
+    }
+    *n = done;
+    return APR_SUCCESS;
+}
+
+static apr_status_t send_all(kyl_conn_t *c, const char *buf, apr_size_t len,
+                             apr_time_t deadline)
 {
     while (len > 0) {
         apr_size_t n = len;
         apr_status_t rv;
 
-        apr_socket_timeout_set(sock, remaining(deadline));
-        rv = apr_socket_send(sock, buf, &n);
+        if (remaining(deadline) == 0) {
+            return APR_TIMEUP;
+        }
+        rv = conn_send(c, buf, &n, deadline);
         if (rv != APR_SUCCESS) {
             return rv;
         }
@@ -77,18 +262,17 @@ static apr_status_t send_all(apr_socket_t *sock, const char *buf,
 
 /* Reads until the peer closes (we asked for Connection: close); an answer
  * of more than KYL_HTTP_MAX_ANSWER bytes is APR_ENOSPC. */
-static apr_status_t recv_all(apr_socket_t *sock, apr_pool_t *p,
-                             apr_time_t deadline, char **out, apr_size_t *len)
+static apr_status_t recv_all(kyl_conn_t *c, apr_time_t deadline, char **out,
+                             apr_size_t *len)
 {
     apr_size_t cap = KYL_HTTP_READ_CHUNK, used = 0;
-    char *buf = apr_palloc(p, cap + 1);
+    char *buf = apr_palloc(c->p, cap + 1);
 
     for (;;) {
         apr_size_t n;
         apr_status_t rv;
-        apr_interval_time_t left = remaining(deadline);
 
-        if (left == 0) {
+        if (remaining(deadline) == 0) {
             return APR_TIMEUP;
         }
         if (used == cap) {
@@ -100,13 +284,12 @@ static apr_status_t recv_all(apr_socket_t *sock, apr_pool_t *p,
             /* one byte more than the limit tells "too large" from "full" */
             cap = cap * 2 > KYL_HTTP_MAX_ANSWER ? KYL_HTTP_MAX_ANSWER + 1
                                                 : cap * 2;
-            bigger = apr_palloc(p, cap + 1);
+            bigger = apr_palloc(c->p, cap + 1);
             memcpy(bigger, buf, used);
             buf = bigger;
         }
         n = cap - used;
-        apr_socket_timeout_set(sock, left);
-        rv = apr_socket_recv(sock, buf + used, &n);
+        rv = conn_recv(c, buf + used, &n, deadline);
         used += n;
         if (APR_STATUS_IS_EOF(rv) || (rv == APR_SUCCESS && n == 0)) {
             break;
@@ -126,15 +309,22 @@ apr_status_t kyl_http_get(apr_pool_t *p, const kyl_http_target_t *t,
                           const char *auth, apr_time_t deadline,
                           kyl_http_answer_t *ans, const char **err)
 {
-    apr_socket_t *sock;
+    kyl_conn_t c;
     apr_status_t rv;
     char *req, *buf = NULL;
     apr_size_t len = 0;
 
     memset(ans, 0, sizeof(*ans));
+    memset(&c, 0, sizeof(c));
+    c.p = p;
     *err = NULL;
-    rv = connect_to(&sock, p, t, deadline, err);
+    rv = connect_to(&c.sock, p, t, deadline, err);
     if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (t->tls && (rv = tls_start(&c, t, deadline, err)) != APR_SUCCESS) {
+        tls_end(&c);
+        apr_socket_close(c.sock);
         return rv;
     }
     req = apr_pstrcat(p, "GET ", path, " HTTP/1.1\r\nHost: ", t->host_header,
@@ -144,15 +334,19 @@ apr_status_t kyl_http_get(apr_pool_t *p, const kyl_http_target_t *t,
                       accept ? "\r\n" : "",
                       auth ? "Authorization: " : "", auth ? auth : "",
                       auth ? "\r\n" : "", "\r\n", NULL);
-    rv = send_all(sock, req, strlen(req), deadline);
+    rv = send_all(&c, req, strlen(req), deadline);
     if (rv != APR_SUCCESS) {
         *err = fail(p, "send", rv);
     }
-    else if ((rv = recv_all(sock, p, deadline, &buf, &len)) != APR_SUCCESS) {
+    else if ((rv = recv_all(&c, deadline, &buf, &len)) != APR_SUCCESS) {
         *err = rv == APR_ENOSPC ? "answer too large"
                                 : fail(p, "receive", rv);
     }
-    apr_socket_close(sock);
+    if (c.ssl) {
+        SSL_shutdown(c.ssl);    /* one try, no wait: we are done either way */
+    }
+    tls_end(&c);
+    apr_socket_close(c.sock);
     if (rv != APR_SUCCESS) {
         return rv;
     }

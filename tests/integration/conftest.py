@@ -3,6 +3,7 @@ start memcached servers, simulator nodes and httpd, stopping all of them
 (by pid) at teardown and checking httpd's error log for unexpected errors."""
 import os
 import re
+import subprocess
 import sys
 
 import pytest
@@ -28,9 +29,9 @@ class Cluster:
         self.shared_dir = os.path.join(self.tmpdir, "kylin5-shared")
         os.makedirs(self.shared_dir, exist_ok=True)
 
-    def node(self, name, profile="v4", mode="all", leader=False, extra=None):
+    def node(self, name, profile="v4", mode="all", leader=False, extra=None, tls=None):
         n = harness.SimNode(self.tmpdir, name, profile, mode, leader, extra,
-                            self.shared_dir if profile == "v5" else None)
+                            self.shared_dir if profile == "v5" else None, tls)
         self.nodes[name] = n
         return n.start()
 
@@ -46,6 +47,17 @@ class Cluster:
         h = harness.Httpd(self.tmpdir, name or f"httpd{len(self.httpds) + 1}", mpm)
         self.httpds.append(h)
         return h
+
+    def tls_pair(self, name):
+        """A self-signed certificate for 127.0.0.1 and its key (PEM files)."""
+        cert = os.path.join(self.tmpdir, f"{name}.crt")
+        key = os.path.join(self.tmpdir, f"{name}.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+                        "-subj", f"/CN={name}", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        os.chmod(cert, 0o644)
+        return cert, key
 
     def write_file(self, name, content, mode=0o600):
         path = os.path.join(self.tmpdir, name)

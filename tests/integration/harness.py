@@ -10,6 +10,7 @@ import base64
 import collections
 import fcntl
 import http.client
+import ssl
 import json
 import os
 import re
@@ -98,9 +99,14 @@ class Answer:
         return f"<Answer {self.status} node={self.node} body={self.body[:120]!r}>"
 
 
-def request(port, method, path, headers=None, body=None, timeout=10.0):
-    """One HTTP request on a fresh connection; returns an Answer."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+def request(port, method, path, headers=None, body=None, timeout=10.0, tls=False):
+    """One HTTP request on a fresh connection (https with tls, the
+    certificate not checked); returns an Answer."""
+    if tls:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout,
+                                           context=ssl._create_unverified_context())
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         data = body
         hdrs = dict(headers or {})
@@ -206,8 +212,9 @@ class SimNode:
     """One Kylin node simulator process (tests/kylin_sim/kylin_sim.py)."""
 
     def __init__(self, tmpdir, name, profile="v4", mode="all", leader=False,
-                 extra=None, shared_dir=None):
+                 extra=None, shared_dir=None, tls=None):
         self.name = name
+        self.tls = tls            # (certificate file, key file): https
         self.profile = profile
         self.mode = mode
         self.leader = leader
@@ -219,7 +226,11 @@ class SimNode:
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def _req(self, method, path, body=None, timeout=10.0):
+        return request(self.port, method, path, body=body, timeout=timeout,
+                       tls=bool(self.tls))
 
     def start(self):
         args = [PYTHON, SIM, "--port", str(self.port), "--name", self.name,
@@ -228,6 +239,8 @@ class SimNode:
             args.append("--leader")
         if self.shared_dir:
             args += ["--shared-dir", self.shared_dir]
+        if self.tls:
+            args += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
         args += self.extra
         self.proc = subprocess.Popen(args, stdout=open(self.errlog, "ab"),
                                      stderr=subprocess.STDOUT)
@@ -236,7 +249,7 @@ class SimNode:
             if self.proc.poll() is not None:
                 break
             try:
-                if request(self.port, "GET", "/_sim/state", timeout=1).status == 200:
+                if self._req("GET", "/_sim/state", timeout=1).status == 200:
                     return self
             except OSError:
                 time.sleep(0.05)
@@ -244,18 +257,18 @@ class SimNode:
                            + open(self.errlog).read())
 
     def control(self, **settings):
-        ans = request(self.port, "POST", "/_sim/control", body=settings)
+        ans = self._req("POST", "/_sim/control", body=settings)
         assert ans.status == 200, ans
         return ans.json()
 
     def state(self):
-        return request(self.port, "GET", "/_sim/state").json()
+        return self._req("GET", "/_sim/state").json()
 
     def log(self, since=0):
-        return request(self.port, "GET", f"/_sim/log?since={since}").json()["entries"]
+        return self._req("GET", f"/_sim/log?since={since}").json()["entries"]
 
     def clear_log(self):
-        request(self.port, "POST", "/_sim/log/clear")
+        self._req("POST", "/_sim/log/clear")
 
     def kill(self):
         if self.proc and self.proc.poll() is None:

@@ -71,6 +71,8 @@ BAD_VALUES = [
     ("KylinAllowInternal", "KylinAllowInternal maybe", "KylinAllowInternal"),
     ("KylinSessionCacheTTL", "KylinSessionCacheTTL 11s", "'11s'"),
     ("KylinSessionCacheTTL", "KylinSessionCacheTTL soon", "'soon'"),
+    ("KylinProbeCAFile", "KylinProbeCAFile {nocolon}", "holds no PEM certificate"),
+    ("KylinProbeCAFile", "KylinProbeCAFile /nonexistent/ca.pem", "cannot read"),
 ]
 
 

@@ -60,6 +60,51 @@ def probe_log(node, since=0):
     return [e for e in node.log(since) if e["ua"] == PROBE_UA]
 
 
+# ---- https members -------------------------------------------------------
+
+TLS_PROXY = ("SSLProxyEngine on\nSSLProxyVerify none\nSSLProxyCheckPeerName off\n"
+             "SSLProxyCheckPeerExpire off\n")
+
+
+def test_https_members_are_probed_and_served(cluster):
+    """Members behind TLS (https:// BalancerMembers): probed over TLS, with
+    their certificate checked against KylinProbeCAFile, and routed by mode."""
+    cert, key = cluster.tls_pair("node")
+    nodes = [cluster.node("t1", "v4", "all", True, ["--public-mode"], tls=(cert, key)),
+             cluster.node("t2", "v4", "query", False, ["--public-mode"], tls=(cert, key))]
+    h = cluster.httpd()
+    h.modules.append("ssl")
+    h.start(members=[n.url for n in nodes],
+            directives=PROBE + TLS_PROXY + f"KylinProbeCAFile {cert}\n")
+    h.wait_probed(nodes)
+    ms = h.members()
+    assert ms[nodes[0].url]["mode"] == "all" and ms[nodes[1].url]["mode"] == "query", ms
+    assert probe_log(nodes[0]) and probe_log(nodes[1])
+    assert served_by(h, "POST", "/kylin/api/query", 6, body=QUERY) == {"t2": 6}
+
+
+def test_https_member_with_a_certificate_we_do_not_trust_stays_out(cluster):
+    """A node whose certificate does not chain to KylinProbeCAFile is not
+    probed (its answers are not trusted): out of rotation, the reason on the
+    status page; without KylinProbeCAFile the same node is probed."""
+    cluster.allow_errors("no usable member")
+    cert, key = cluster.tls_pair("node")
+    other, _ = cluster.tls_pair("other-ca")
+    node = cluster.node("t1", "v4", "all", True, ["--public-mode"], tls=(cert, key))
+    h = cluster.httpd()
+    h.modules.append("ssl")
+    h.start(members=[node.url], directives=PROBE + TLS_PROXY + f"KylinProbeCAFile {other}\n")
+    h.wait_probed([node], healthy=False)
+    err = h.members()[node.url]["error"]
+    assert "certificate verify failed" in err, err
+    assert not probe_log(node)
+    assert h.get("/kylin/api/projects").status == 503
+    h2 = cluster.httpd()
+    h2.modules.append("ssl")
+    h2.start(members=[node.url], directives=PROBE + TLS_PROXY)
+    h2.wait_probed([node])
+
+
 # ---- answers that cannot be trusted --------------------------------------
 
 FAULTS = [

@@ -25,6 +25,7 @@ import argparse
 import os
 import shutil
 import signal
+import ssl
 import sys
 import tempfile
 
@@ -58,6 +59,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="idle session timeout in seconds (v4 28800, v5 600)")
     p.add_argument("--lock-seconds", type=int, default=30,
                    help="v5: length of the first login lock-out")
+    p.add_argument("--tls-cert", default=None,
+                   help="PEM certificate (and --tls-key): serve https, as a "
+                        "Kylin node behind Tomcat's TLS connector")
+    p.add_argument("--tls-key", default=None)
     args = p.parse_args(argv)
     if not NAME_RE.match(args.name):
         p.error("--name: letters, digits, '.', '_' and '-' only")
@@ -86,6 +91,12 @@ def main(argv=None) -> int:
         private_dir = args.shared_dir = tempfile.mkdtemp(prefix=f"kylin_sim_{args.name}_")
     node = NodeState(args)
     server = make_server(node, make_app(node))
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        # the handshake happens in the handler's thread, on its first read
+        server.socket = ctx.wrap_socket(server.socket, server_side=True,
+                                        do_handshake_on_connect=False)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:

@@ -7,9 +7,13 @@
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
+#include <apr_portable.h>
 #include "kyl_test.h"
 #include "kyl_test_net.h"
 #include "kyl_http.h"
+#include <openssl/ssl.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #define OK APR_SUCCESS
 #define NO APR_EINVAL
@@ -284,7 +288,8 @@ typedef enum {
     SRV_ANSWER,         /* send the canned bytes, close */
     SRV_CLOSE,          /* close without answering */
     SRV_HANG,           /* read the request, never answer */
-    SRV_TRICKLE         /* one byte of the answer every 20 ms */
+    SRV_TRICKLE,        /* one byte of the answer every 20 ms */
+    SRV_TLS             /* TLS handshake (srv_t.tls), then as SRV_ANSWER */
 } srv_act_e;
 
 typedef struct {
@@ -295,8 +300,31 @@ typedef struct {
     apr_socket_t *listener;
     apr_port_t port;
     apr_thread_t *thread;
+    SSL_CTX *tls;                   /* SRV_TLS: the server's certificate */
     char request[2048];             /* what the client sent */
 } srv_t;
+
+/* SRV_TLS: a blocking TLS exchange on the accepted socket. */
+static void srv_tls(srv_t *s, apr_socket_t *c)
+{
+    apr_os_sock_t fd;
+    SSL *ssl = SSL_new(s->tls);
+    size_t n, used = 0;
+
+    apr_socket_timeout_set(c, -1);
+    apr_os_sock_get(&fd, c);
+    SSL_set_fd(ssl, fd);
+    if (SSL_accept(ssl) == 1) {
+        while (used < sizeof(s->request) - 1 && !strstr(s->request, "\r\n\r\n")
+               && SSL_read_ex(ssl, s->request + used, sizeof(s->request) - 1 - used, &n)) {
+            used += n;
+            s->request[used] = '\0';
+        }
+        SSL_write_ex(ssl, s->answer, s->len, &n);
+        SSL_shutdown(ssl);
+    }
+    SSL_free(ssl);
+}
 
 static void *APR_THREAD_FUNC srv_run(apr_thread_t *t, void *data)
 {
@@ -305,6 +333,11 @@ static void *APR_THREAD_FUNC srv_run(apr_thread_t *t, void *data)
 
     (void)t;
     if (kyl_test_accept(s->listener, s->pool, &c, apr_time_from_sec(3)) != APR_SUCCESS) {
+        return NULL;
+    }
+    if (s->act == SRV_TLS) {
+        srv_tls(s, c);
+        apr_socket_close(c);
         return NULL;
     }
     apr_socket_timeout_set(c, apr_time_from_sec(3));
@@ -322,9 +355,12 @@ static void *APR_THREAD_FUNC srv_run(apr_thread_t *t, void *data)
     return NULL;            /* not apr_thread_exit(): pthread_exit() trips ASan */
 }
 
+static SSL_CTX *next_tls;           /* the next SRV_TLS server's context */
+
 static void srv_start(srv_t *s, srv_act_e act, const char *answer, apr_size_t len)
 {
     memset(s, 0, sizeof(*s));
+    s->tls = next_tls;
     s->act = act;
     s->answer = answer;
     s->len = len;
@@ -346,6 +382,7 @@ static kyl_http_target_t target(apr_port_t port)
 {
     kyl_http_target_t t;
 
+    memset(&t, 0, sizeof(t));
     t.host = "127.0.0.1";
     t.port = port;
     t.host_header = apr_psprintf(tp, "127.0.0.1:%u", (unsigned)port);
@@ -568,6 +605,152 @@ START_TEST(get_tries_every_address)
 }
 END_TEST
 
+/* ---- over TLS (https members) ------------------------------------------------ */
+
+/* A self-signed certificate for 127.0.0.1 (its own CA), and its PEM. */
+static X509 *make_cert(EVP_PKEY **key, const char **pem)
+{
+    X509 *x = X509_new();
+    X509_NAME *n = X509_get_subject_name(x);
+    X509V3_CTX v3;
+    X509_EXTENSION *ext;
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data;
+    long len;
+
+    *key = EVP_EC_gen("P-256");
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -60);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, *key);
+    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+                               (const unsigned char *)"kylin node", -1, -1, 0);
+    X509_set_issuer_name(x, n);
+    X509V3_set_ctx_nodb(&v3);
+    X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+    ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "IP:127.0.0.1");
+    X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+    ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, "critical,CA:TRUE");
+    X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+    ck_assert_int_gt(X509_sign(x, *key, EVP_sha256()), 0);
+    PEM_write_bio_X509(bio, x);
+    len = BIO_get_mem_data(bio, &data);
+    *pem = apr_pstrmemdup(tp, data, (apr_size_t)len);
+    BIO_free(bio);
+    return x;
+}
+
+typedef enum { CA_NONE, CA_RIGHT, CA_OTHER } ca_e;
+
+static const struct {
+    ca_e ca;
+    const char *host;           /* what the member URL names */
+    apr_status_t rv;            /* APR_SUCCESS, or any failure (-1) */
+    const char *err;            /* expected prefix of err */
+} tls_cases[] = {
+    { CA_NONE, "127.0.0.1", OK, NULL },     /* encrypted, not verified */
+    { CA_RIGHT, "127.0.0.1", OK, NULL },
+    { CA_OTHER, "127.0.0.1", -1, "TLS handshake: certificate verify failed" },
+    { CA_RIGHT, "localhost", -1, "TLS handshake: certificate verify failed" },
+};
+
+START_TEST(get_over_tls)
+{
+    static const char answer[] = H200 "Content-Length: 15\r\n\r\n" HEALTH;
+    EVP_PKEY *key, *other_key;
+    X509 *cert, *other;
+    const char *pem, *other_pem;
+    srv_t s;
+    kyl_http_target_t t;
+    kyl_http_answer_t ans;
+    const char *err = NULL;
+    apr_status_t rv;
+
+    cert = make_cert(&key, &pem);
+    other = make_cert(&other_key, &other_pem);
+    next_tls = SSL_CTX_new(TLS_server_method());
+    ck_assert_int_eq(SSL_CTX_use_certificate(next_tls, cert), 1);
+    ck_assert_int_eq(SSL_CTX_use_PrivateKey(next_tls, key), 1);
+    srv_start(&s, SRV_TLS, B(answer));
+    next_tls = NULL;
+    t = target(s.port);
+    t.host = tls_cases[_i].host;
+    t.tls = 1;
+    t.ca_pem = tls_cases[_i].ca == CA_RIGHT ? pem
+             : tls_cases[_i].ca == CA_OTHER ? other_pem : NULL;
+    t.ca_len = t.ca_pem ? strlen(t.ca_pem) : 0;
+    rv = kyl_http_get(tp, &t, "/kylin/api/health", NULL, NULL,
+                      apr_time_now() + apr_time_from_sec(2), &ans, &err);
+    srv_stop(&s);
+    SSL_CTX_free(s.tls);
+    X509_free(cert);
+    X509_free(other);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(other_key);
+    if (tls_cases[_i].rv == OK) {
+        ck_assert_msg(rv == APR_SUCCESS, "err '%s'", err ? err : "-");
+        ck_assert_int_eq(ans.status, 200);
+        ck_assert_str_eq(ans.body, HEALTH);
+        ck_assert_ptr_nonnull(strstr(s.request, "GET /kylin/api/health HTTP/1.1"));
+    }
+    else {
+        ck_assert_int_ne(rv, APR_SUCCESS);
+        ck_assert_msg(err && strncmp(err, tls_cases[_i].err, strlen(tls_cases[_i].err)) == 0,
+                      "err '%s'", err ? err : "-");
+    }
+}
+END_TEST
+
+/* A plain-HTTP port or a silent one named https: a clear error in time. */
+START_TEST(get_over_tls_from_plain_or_silent_port)
+{
+    srv_t s;
+    kyl_http_target_t t;
+    kyl_http_answer_t ans;
+    const char *err = NULL;
+    apr_time_t start;
+
+    srv_start(&s, SRV_ANSWER, B(H200 "Content-Length: 2\r\n\r\nok"));
+    t = target(s.port);
+    t.tls = 1;
+    ck_assert_int_ne(kyl_http_get(tp, &t, "/", NULL, NULL,
+                                  apr_time_now() + apr_time_from_sec(2), &ans, &err),
+                     APR_SUCCESS);
+    srv_stop(&s);
+    ck_assert_msg(err && strncmp(err, "TLS handshake: ", 15) == 0, "err '%s'", err);
+
+    srv_start(&s, SRV_HANG, NULL, 0);
+    t = target(s.port);
+    t.tls = 1;
+    start = apr_time_now();
+    ck_assert_int_ne(kyl_http_get(tp, &t, "/", NULL, NULL,
+                                  start + apr_time_from_msec(200), &ans, &err),
+                     APR_SUCCESS);
+    ck_assert_int_lt(apr_time_now() - start, apr_time_from_msec(1000));
+    srv_stop(&s);
+    ck_assert_str_eq(err, "TLS handshake: timed out");
+}
+END_TEST
+
+START_TEST(ca_file_contents)
+{
+    EVP_PKEY *key;
+    const char *pem;
+    X509 *cert = make_cert(&key, &pem);
+
+    ck_assert_int_eq(kyl_http_ca_ok(pem, strlen(pem)), 1);
+    ck_assert_int_eq(kyl_http_ca_ok(apr_pstrcat(tp, "junk\n", pem, NULL),
+                                    strlen(pem) + 5), 1);
+    ck_assert_int_eq(kyl_http_ca_ok("not a certificate\n", 18), 0);
+    ck_assert_int_eq(kyl_http_ca_ok(pem, 20), 0);
+    ck_assert_int_eq(kyl_http_ca_ok(NULL, 0), 0);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+}
+END_TEST
+
 static Suite *http_suite(void)
 {
     Suite *s = suite_create("kyl_http");
@@ -585,6 +768,9 @@ static Suite *http_suite(void)
     tcase_add_loop_test(get, get_size_limit, 0, KYL_ARRAY_LEN(size_cases));
     tcase_add_test(get, get_connect_errors);
     tcase_add_test(get, get_tries_every_address);
+    tcase_add_loop_test(get, get_over_tls, 0, KYL_ARRAY_LEN(tls_cases));
+    tcase_add_test(get, get_over_tls_from_plain_or_silent_port);
+    tcase_add_test(get, ca_file_contents);
     suite_add_tcase(s, get);
     return s;
 }
