@@ -81,7 +81,8 @@ static apr_status_t tls_wait(kyl_conn_t *c, int ret, apr_time_t deadline)
     apr_int32_t n;
 
     if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
-        return e == SSL_ERROR_ZERO_RETURN ? APR_EOF : APR_EGENERAL;
+        return e == SSL_ERROR_ZERO_RETURN ? APR_EOF
+             : e == SSL_ERROR_SYSCALL ? APR_ECONNRESET : APR_EGENERAL;
     }
     if (left == 0) {
         return APR_TIMEUP;
@@ -121,13 +122,13 @@ static int is_address(const char *host)
 /* Every certificate of pem into the context's store; the count added. */
 static int add_certs(SSL_CTX *ctx, const char *pem, apr_size_t len)
 {
-    BIO *bio = BIO_new_mem_buf(pem, (int)len);
     X509_STORE *store = ctx ? SSL_CTX_get_cert_store(ctx) : NULL;
+    BIO *bio;
     X509 *x;
     int n = 0;
 
-    if (bio == NULL || len > (apr_size_t)APR_INT32_MAX) {
-        BIO_free(bio);
+    if (len > (apr_size_t)APR_INT32_MAX
+        || (bio = BIO_new_mem_buf(pem, (int)len)) == NULL) {
         return 0;
     }
     while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {

@@ -289,7 +289,9 @@ typedef enum {
     SRV_CLOSE,          /* close without answering */
     SRV_HANG,           /* read the request, never answer */
     SRV_TRICKLE,        /* one byte of the answer every 20 ms */
-    SRV_TLS             /* TLS handshake (srv_t.tls), then as SRV_ANSWER */
+    SRV_TLS,            /* TLS handshake (srv_t.tls), then as SRV_ANSWER */
+    SRV_BLURT,          /* send the canned bytes at once, unasked, close */
+    SRV_SHUT            /* close at once */
 } srv_act_e;
 
 typedef struct {
@@ -337,6 +339,11 @@ static void *APR_THREAD_FUNC srv_run(apr_thread_t *t, void *data)
     }
     if (s->act == SRV_TLS) {
         srv_tls(s, c);
+    }
+    else if (s->act == SRV_BLURT) {
+        kyl_test_send(c, s->answer, s->len, 0, 0);
+    }
+    if (s->act == SRV_TLS || s->act == SRV_BLURT || s->act == SRV_SHUT) {
         apr_socket_close(c);
         return NULL;
     }
@@ -703,23 +710,33 @@ START_TEST(get_over_tls)
 }
 END_TEST
 
-/* A plain-HTTP port or a silent one named https: a clear error in time. */
+/* A plain-HTTP port, one that closes at once, or a silent one, named
+ * https: a clear error in time. */
 START_TEST(get_over_tls_from_plain_or_silent_port)
 {
+    static const srv_act_e acts[] = { SRV_BLURT, SRV_SHUT };
     srv_t s;
     kyl_http_target_t t;
     kyl_http_answer_t ans;
     const char *err = NULL;
     apr_time_t start;
+    int i;
 
-    srv_start(&s, SRV_ANSWER, B(H200 "Content-Length: 2\r\n\r\nok"));
-    t = target(s.port);
-    t.tls = 1;
-    ck_assert_int_ne(kyl_http_get(tp, &t, "/", NULL, NULL,
-                                  apr_time_now() + apr_time_from_sec(2), &ans, &err),
-                     APR_SUCCESS);
-    srv_stop(&s);
-    ck_assert_msg(err && strncmp(err, "TLS handshake: ", 15) == 0, "err '%s'", err);
+    for (i = 0; i < 2; i++) {
+        srv_start(&s, acts[i], B("HTTP/1.1 400 Bad Request\r\n\r\n"));
+        t = target(s.port);
+        t.tls = 1;
+        start = apr_time_now();
+        ck_assert_int_ne(kyl_http_get(tp, &t, "/", NULL, NULL,
+                                      start + apr_time_from_sec(2), &ans, &err),
+                         APR_SUCCESS);
+        srv_stop(&s);
+        ck_assert_msg(err && strncmp(err, "TLS handshake: ", 15) == 0
+                      && !strstr(err, "timed out") && !strstr(err, "not specified"),
+                      "err '%s'", err);
+        ck_assert_int_lt(apr_time_now() - start, apr_time_from_sec(1));
+        printf("[http] https to a %s port: %s\n", i ? "closing" : "plain-HTTP", err);
+    }
 
     srv_start(&s, SRV_HANG, NULL, 0);
     t = target(s.port);
