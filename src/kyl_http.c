@@ -198,8 +198,10 @@ static apr_status_t tls_start(kyl_conn_t *c, const kyl_http_target_t *t,
     return APR_SUCCESS;
 }
 
-static apr_status_t conn_send(kyl_conn_t *c, const char *buf, apr_size_t *n,
-                              apr_time_t deadline)
+/* One send (out) or receive of up to *n bytes, plain or TLS, within the
+ * deadline; a receive gives APR_EOF (or 0 bytes) when the peer is done. */
+static apr_status_t conn_io(kyl_conn_t *c, int out, char *buf, apr_size_t *n,
+                           apr_time_t deadline)
 {
     size_t done = 0;
     int ret;
@@ -207,31 +209,11 @@ static apr_status_t conn_send(kyl_conn_t *c, const char *buf, apr_size_t *n,
 
     if (c->ssl == NULL) {
         apr_socket_timeout_set(c->sock, remaining(deadline));
-        return apr_socket_send(c->sock, buf, n);
+        return out ? apr_socket_send(c->sock, buf, n)
+                   : apr_socket_recv(c->sock, buf, n);
     }
-    while ((ret = SSL_write_ex(c->ssl, buf, *n, &done)) != 1) {
-        if ((rv = tls_wait(c, ret, deadline)) != APR_SUCCESS) {
-            *n = 0;
-            return rv;
-        }
-    }
-    *n = done;
-    return APR_SUCCESS;
-}
-
-/* As apr_socket_recv: APR_EOF (or 0 bytes) when the peer is done. */
-static apr_status_t conn_recv(kyl_conn_t *c, char *buf, apr_size_t *n,
-                              apr_time_t deadline)
-{
-    size_t done = 0;
-    int ret;
-    apr_status_t rv;
-
-    if (c->ssl == NULL) {
-        apr_socket_timeout_set(c->sock, remaining(deadline));
-        return apr_socket_recv(c->sock, buf, n);
-    }
-    while ((ret = SSL_read_ex(c->ssl, buf, *n, &done)) != 1) {
+    while ((ret = out ? SSL_write_ex(c->ssl, buf, *n, &done)
+                      : SSL_read_ex(c->ssl, buf, *n, &done)) != 1) {
         if ((rv = tls_wait(c, ret, deadline)) != APR_SUCCESS) {
             *n = 0;
             return rv;
@@ -251,7 +233,7 @@ static apr_status_t send_all(kyl_conn_t *c, const char *buf, apr_size_t len,
         if (remaining(deadline) == 0) {
             return APR_TIMEUP;
         }
-        rv = conn_send(c, buf, &n, deadline);
+        rv = conn_io(c, 1, (char *)buf, &n, deadline);
         if (rv != APR_SUCCESS) {
             return rv;
         }
@@ -290,7 +272,7 @@ static apr_status_t recv_all(kyl_conn_t *c, apr_time_t deadline, char **out,
             buf = bigger;
         }
         n = cap - used;
-        rv = conn_recv(c, buf + used, &n, deadline);
+        rv = conn_io(c, 0, buf + used, &n, deadline);
         used += n;
         if (APR_STATUS_IS_EOF(rv) || (rv == APR_SUCCESS && n == 0)) {
             break;

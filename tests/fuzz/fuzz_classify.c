@@ -9,18 +9,11 @@
 #include <string.h>
 #include <apr_general.h>
 #include "kyl_classify.h"
+#include "fuzz_apr.h"
 
 static const kyl_gen_e gens[] = {
     KYL_GEN_UNKNOWN, KYL_GEN_2, KYL_GEN_3, KYL_GEN_4, KYL_GEN_5
 };
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    apr_initialize();
-    return 0;
-}
 
 /* Splits data into a method (before the first '\n', NULL when there is
  * none) and the path after it. */

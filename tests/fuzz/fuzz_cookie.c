@@ -13,19 +13,7 @@
 #include <apr_general.h>
 #include <apr_pools.h>
 #include "kyl_cookie.h"
-
-static apr_pool_t *fuzz_pool;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    if (apr_initialize() != APR_SUCCESS
-        || apr_pool_create(&fuzz_pool, NULL) != APR_SUCCESS) {
-        abort();
-    }
-    return 0;
-}
+#include "fuzz_apr.h"
 
 static void check_cookie_request(apr_pool_t *p, const char *header,
                                  const char *name)

@@ -12,19 +12,7 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 #include "kyl_http.h"
-
-static apr_pool_t *fuzz_pool;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    if (apr_initialize() != APR_SUCCESS
-        || apr_pool_create(&fuzz_pool, NULL) != APR_SUCCESS) {
-        abort();
-    }
-    return 0;
-}
+#include "fuzz_apr.h"
 
 static size_t walk_headers(const apr_table_t *h)
 {

@@ -10,19 +10,7 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 #include "kyl_parse.h"
-
-static apr_pool_t *pool;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    apr_initialize();
-    if (apr_pool_create(&pool, NULL) != APR_SUCCESS) {
-        abort();
-    }
-    return 0;
-}
+#include "fuzz_apr.h"
 
 static void check_err(apr_status_t rv, const char *err)
 {
@@ -67,14 +55,15 @@ static void run_pooled(const char *b, size_t n, results_t *r)
     int mm;
 
     memset(r, 0, sizeof(*r));
-    rv = kyl_parse_config(pool, b, n, &r->props, &err);
+    rv = kyl_parse_config(fuzz_pool, b, n, &r->props, &err);
     check_err(rv, err);
     err = NULL;
-    if (kyl_parse_servers(pool, b, n, &r->servers, &mm, &err) != APR_SUCCESS) {
+    if (kyl_parse_servers(fuzz_pool, b, n, &r->servers, &mm, &err)
+        != APR_SUCCESS) {
         check_err(APR_EINVAL, err);
         r->servers = NULL;
     }
-    if (kyl_parse_error(pool, b, n, &r->code, &r->msg) != APR_SUCCESS
+    if (kyl_parse_error(fuzz_pool, b, n, &r->code, &r->msg) != APR_SUCCESS
         && (r->code != NULL || r->msg != NULL)) {
         abort();
     }
@@ -115,6 +104,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run_pooled(body, size, &r);
     free(body);                 /* results must not point into the body */
     (void)walk(&r);
-    apr_pool_clear(pool);
+    apr_pool_clear(fuzz_pool);
     return 0;
 }

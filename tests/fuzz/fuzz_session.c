@@ -12,8 +12,9 @@
 #include <apr_pools.h>
 #include "kyl_crypto.h"
 #include "kyl_session.h"
+#define FUZZ_OWN_INIT
+#include "fuzz_apr.h"
 
-static apr_pool_t *fuzz_pool;
 static kyl_keyring_t fuzz_ring;     /* written once, before any input */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -23,9 +24,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
     (void)argc;
     (void)argv;
-    if (apr_initialize() != APR_SUCCESS
-        || apr_pool_create(&fuzz_pool, NULL) != APR_SUCCESS
-        || kyl_key_derive(&fuzz_ring.cur, cur, sizeof(cur) - 1) != APR_SUCCESS
+    fuzz_apr_start();
+    if (kyl_key_derive(&fuzz_ring.cur, cur, sizeof(cur) - 1) != APR_SUCCESS
         || kyl_key_derive(&fuzz_ring.prev, prev, sizeof(prev) - 1) != APR_SUCCESS) {
         abort();
     }
