@@ -103,12 +103,12 @@ static const char *tls_error(apr_pool_t *p, const kyl_conn_t *c, apr_status_t rv
     long v = c->ssl ? SSL_get_verify_result(c->ssl) : X509_V_OK;
 
     ERR_clear_error();
-    if (APR_STATUS_IS_EOF(rv) || APR_STATUS_IS_ECONNRESET(rv)) {
-        return "TLS handshake: the node closed the connection";
-    }
     if (v != X509_V_OK) {
         return apr_psprintf(p, "TLS handshake: certificate verify failed: %s",
                             X509_verify_cert_error_string(v));
+    }
+    if (APR_STATUS_IS_EOF(rv) || APR_STATUS_IS_ECONNRESET(rv)) {
+        return "TLS handshake: the node closed the connection";
     }
     if (e != 0) {
         ERR_error_string_n(e, buf, sizeof(buf));

@@ -3,6 +3,7 @@ members, builds to the job engine's leader, reads everywhere, internal
 endpoints refused, and the state learned by the background prober."""
 import collections
 import concurrent.futures
+import threading
 import time
 
 import pytest
@@ -71,6 +72,46 @@ def test_builds_follow_the_leader(cluster):
     assert time.time() - t0 < 2 * harness.scaled(INTERVAL) + 0.5   # two probe intervals
     seen = served_by(h, "PUT", "/kylin/api/jobs/j1/resume", 6)
     assert set(seen) == {"n2"}, seen
+
+
+def test_leadership_moves_under_build_load(cluster):
+    """Builds keep coming while the job-engine leadership moves from n1 to
+    n2: none fails, none reaches a query node, every build started before
+    the move goes to n1, and every build started once the prober has seen
+    it (the status page shows it) goes to n2."""
+    h, nodes = start_cluster(cluster, "v4", FOUR)
+    stop = threading.Event()
+    log = []            # (start time, node, status) of every build
+
+    def builds():
+        while not stop.is_set():
+            t = time.time()
+            a = h.req("PUT", "/kylin/api/jobs/j1/resume", headers=dict(ADMIN))
+            log.append((t, a.node, a.status))
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        clients = [pool.submit(builds) for _ in range(4)]
+        time.sleep(harness.scaled(1.0))
+        moved = time.time()
+        nodes["n1"].control(leader=False)
+        nodes["n2"].control(leader=True)
+        h.wait_until(lambda: h.members()[nodes["n2"].url]["leader"] == "yes"
+                     and h.members()[nodes["n1"].url]["leader"] != "yes",
+                     harness.scaled(5), interval=0.02, what="n2 leader, n1 not")
+        seen = time.time()
+        time.sleep(harness.scaled(1.0))
+        stop.set()
+        for c in clients:
+            c.result()
+    by_status = collections.Counter(st for _, _, st in log)
+    before = collections.Counter(n for t, n, _ in log if t < moved)
+    during = collections.Counter(n for t, n, _ in log if moved <= t <= seen)
+    after = collections.Counter(n for t, n, _ in log if t > seen)
+    print(f"\n{len(log)} builds; before {dict(before)}, while the prober "
+          f"learned ({seen - moved:.2f} s) {dict(during)}, after {dict(after)}")
+    assert by_status == {200: len(log)}, by_status
+    assert set(before) == {"n1"} and set(after) == {"n2"}, (before, during, after)
+    assert set(during) <= {"n1", "n2"}, during
 
 
 def test_reads_spread_over_all_usable(cluster):
