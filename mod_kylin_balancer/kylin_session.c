@@ -18,6 +18,7 @@
 #include "apr_base64.h"
 #include "apr_atomic.h"
 #include "apr_hash.h"
+#include "apr_shm.h"
 #include "http_protocol.h"
 #include "http_request.h"
 #include "ap_mpm.h"
@@ -879,6 +880,41 @@ static apr_status_t session_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 
 /* ---- set-up -------------------------------------------------------------- */
 
+/* Every child's store of the same servers counts into one array of shared
+ * memory, so the status page shows the whole instance's memcached traffic
+ * whichever child answers it. */
+static int session_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                               apr_pool_t *ptemp, server_rec *main_s)
+{
+    server_rec *s, *t;
+
+    for (s = main_s; s; s = s->next) {
+        kyl_srv_conf_t *c = kyl_conf(s);
+        apr_size_t size;
+        apr_shm_t *shm;
+        apr_status_t rv;
+
+        if (c->store_servers == NULL || c->store_counts) {
+            continue;
+        }
+        size = sizeof(kyl_store_counts_t) * (apr_size_t)c->store_servers->nelts;
+        if ((rv = apr_shm_create(&shm, size, NULL, pconf)) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, KYL_LOG_PREFIX
+                         "no shared memory for the memcached counters: the "
+                         "status page shows each process's own");
+            continue;
+        }
+        c->store_counts = apr_shm_baseaddr_get(shm);
+        memset(c->store_counts, 0, size);
+        for (t = s->next; t; t = t->next) {
+            if (kyl_conf(t)->store_servers == c->store_servers) {
+                kyl_conf(t)->store_counts = c->store_counts;
+            }
+        }
+    }
+    return OK;
+}
+
 static void session_child_init(apr_pool_t *p, server_rec *main_s)
 {
     server_rec *s;
@@ -916,6 +952,7 @@ static void session_child_init(apr_pool_t *p, server_rec *main_s)
         sc.timeout = KYL_STORE_TIMEOUT;
         sc.retry = KYL_STORE_RETRY;
         sc.max_handles = threads > 0 ? threads : 1;
+        sc.shared = c->store_counts;
         rv = kyl_store_create(&st, p, &sc);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, KYL_LOG_PREFIX
@@ -941,6 +978,7 @@ void kyl_session_status(request_rec *r, apr_array_header_t *out)
 
 void kyl_session_register_hooks(apr_pool_t *p)
 {
+    ap_hook_post_config(session_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(session_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     session_frec = ap_register_output_filter(KYL_SESSION_FILTER, session_filter,
                                              NULL, AP_FTYPE_CONTENT_SET);

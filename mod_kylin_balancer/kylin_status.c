@@ -432,7 +432,8 @@ static void html_sessions(request_rec *r)
         return;
     }
     ap_rprintf(r, "<h2>Sessions</h2>\n<p>cookie %s, %d extra cop%s per session "
-               "(this process's view)</p>\n<table><tr><th>memcached</th>"
+               "(counts: every process; state and last error: the process "
+               "that answered this page)</p>\n<table><tr><th>memcached</th>"
                "<th>state</th><th>gets</th><th>sets</th><th>deletes</th>"
                "<th>errors</th><th>last error</th></tr>\n",
                ap_escape_html(r->pool, kyl_conf_cookie(conf)),

@@ -71,6 +71,7 @@ typedef struct {
     const char *cookie_name;
     const char *route_cookie;             /* cookie_name + "_ROUTE", at child init */
     kyl_store_t *store;                   /* this child's store, at child init */
+    kyl_store_counts_t *store_counts;     /* its counters, in shared memory */
     apr_interval_time_t idle_timeout;     /* KYL_UNSET */
     apr_interval_time_t max_lifetime;
     apr_interval_time_t cache_ttl;        /* KYL_UNSET: 0, no cache */

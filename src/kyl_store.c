@@ -24,6 +24,7 @@
 #include <apr_thread_mutex.h>
 #include <libmemcached/memcached.h>
 #include <libmemcached/util.h>
+#include <apr_atomic.h>
 #include "kyl_store.h"
 
 #if !defined(LIBMEMCACHED_VERSION_HEX) || LIBMEMCACHED_VERSION_HEX < 0x001001004
@@ -49,7 +50,8 @@ typedef struct {
     apr_time_t down_until;      /* 0: up; else skipped until then */
     apr_time_t last_error_time;
     const char *last_error;     /* static text (memcached_strerror) */
-    apr_uint64_t gets, sets, deletes, errors;
+    kyl_store_counts_t *counts; /* shared ones, or own */
+    kyl_store_counts_t own;
 } kyl_server_t;
 
 struct kyl_store_t {
@@ -142,10 +144,10 @@ static void place(const kyl_store_t *st, const char *key, apr_size_t klen,
 
 /* ---- health and counters ----------------------------------------------- */
 
-static apr_uint64_t *op_counter(kyl_server_t *s, kyl_op_e op)
+static volatile apr_uint64_t *op_counter(kyl_server_t *s, kyl_op_e op)
 {
-    return op == KYL_OP_GET ? &s->gets : op == KYL_OP_SET ? &s->sets
-                                                          : &s->deletes;
+    return op == KYL_OP_GET ? &s->counts->gets
+         : op == KYL_OP_SET ? &s->counts->sets : &s->counts->deletes;
 }
 
 /* Counts the operation and says whether to try the server now.  When its
@@ -167,10 +169,10 @@ static int server_enter(kyl_store_t *st, kyl_server_t *s, kyl_op_e op,
             s->down_until = now + st->retry;
         }
     }
-    if (go) {
-        (*op_counter(s, op))++;
-    }
     apr_thread_mutex_unlock(st->lock);
+    if (go) {
+        apr_atomic_inc64(op_counter(s, op));
+    }
     return go;
 }
 
@@ -188,7 +190,7 @@ static void server_leave(kyl_store_t *st, kyl_server_t *s,
             /* never 0, which would read as "up" */
             s->down_until = (now + st->retry) | 1;
         }
-        s->errors++;
+        apr_atomic_inc64(&s->counts->errors);
         s->last_error_time = now;
         s->last_error = out == KYL_MC_BUSY
             ? "no free connection handle within the timeout"
@@ -652,6 +654,7 @@ static apr_status_t servers_init(kyl_store_t *st, apr_pool_t *p,
         s->name = apr_psprintf(p, strchr(s->host, ':') ? "[%s]:%u" : "%s:%u",
                                s->host, (unsigned)s->port);
         s->seed = place_seed(s->name);
+        s->counts = conf->shared ? &conf->shared[i] : &s->own;
         for (j = 0; j < i; j++) {
             if (strcmp(st->servers[j].name, s->name) == 0) {
                 return APR_EINVAL;
@@ -719,9 +722,9 @@ void kyl_store_server_info(const kyl_store_t *st, int i,
     info->up = s->down_until == 0;
     info->last_error_time = s->last_error_time;
     info->last_error = s->last_error;
-    info->gets = s->gets;
-    info->sets = s->sets;
-    info->deletes = s->deletes;
-    info->errors = s->errors;
     apr_thread_mutex_unlock(st->lock);
+    info->gets = apr_atomic_read64(&s->counts->gets);
+    info->sets = apr_atomic_read64(&s->counts->sets);
+    info->deletes = apr_atomic_read64(&s->counts->deletes);
+    info->errors = apr_atomic_read64(&s->counts->errors);
 }

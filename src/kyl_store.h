@@ -19,6 +19,12 @@
 
 typedef struct kyl_store_t kyl_store_t;
 
+/* Operation counters of one server; updated atomically, so they may live
+ * in memory that several processes share. */
+typedef struct {
+    volatile apr_uint64_t gets, sets, deletes, errors;
+} kyl_store_counts_t;
+
 typedef struct {
     const char *const *servers;       /* "host:port" strings */
     int nservers;
@@ -26,6 +32,9 @@ typedef struct {
     apr_interval_time_t timeout;      /* connect + poll, e.g. 200 ms */
     apr_interval_time_t retry;        /* skip a failed server this long */
     int max_handles;                  /* per server, e.g. ThreadsPerChild */
+    kyl_store_counts_t *shared;       /* nservers counters shared with the
+                                       * other stores of these servers (every
+                                       * child's), or NULL: this store's own */
 } kyl_store_conf_t;
 
 /* Validates "host:port" (host name, IPv4 or [IPv6]; port 1-65535). */
@@ -63,7 +72,7 @@ typedef struct {
     int up;                /* last operation succeeded */
     apr_time_t last_error_time;
     const char *last_error;
-    apr_uint64_t gets, sets, deletes, errors;
+    apr_uint64_t gets, sets, deletes, errors;   /* kyl_store_conf_t.shared's */
 } kyl_store_server_info_t;
 
 int kyl_store_server_count(const kyl_store_t *st);

@@ -3,6 +3,7 @@ through the balancer, any Kylin node serves, nothing lost when a node or a
 memcached server dies, logout everywhere, nothing readable in memcached."""
 import base64
 import collections
+import http.client
 import os
 import re
 import time
@@ -19,7 +20,7 @@ CREDS = basic("ADMIN", PASSWORD)
 
 
 def session_cluster(cluster, profile="v4", modes=("all", "all", "all"), httpds=1,
-                    extra="", memcached=2):
+                    extra="", memcached=2, mpm=None):
     mcs = cluster.memcached_servers(memcached)
     nodes = [cluster.node(f"n{i + 1}", profile, m, i == 0,
                           ["--public-mode"] if profile == "v4" else [])
@@ -29,7 +30,8 @@ def session_cluster(cluster, profile="v4", modes=("all", "all", "all"), httpds=1
                   f"KylinSessionKey {key}\n" + extra)
     hs = []
     for _ in range(httpds):
-        h = cluster.httpd().start(members=[n.url for n in nodes], directives=directives)
+        h = cluster.httpd(mpm=mpm).start(members=[n.url for n in nodes],
+                                         directives=directives)
         h.wait_probed(nodes)
         hs.append(h)
     return hs, nodes, mcs
@@ -103,7 +105,6 @@ def test_one_keepalive_connection_many_cookie_headers(cluster):
     """A connection remembers its last Cookie header: whatever follows on
     the same connection (the same header, another user's, other cookies,
     a forged id) is still authenticated as exactly what it carries."""
-    import http.client
     (h,), nodes, _ = session_cluster(cluster)
     _, sid_a, _ = login(h)
     _, sid_b, _ = login(h, auth=basic("ANALYST", "ANALYST"))
@@ -293,6 +294,36 @@ def test_status_page_lists_the_store(cluster):
     html = h.get("/kylin-balancer").body
     assert "Sessions" in html and mcs[0].addr in html
     assert "<memcached name=" in h.get("/kylin-balancer?format=xml").body
+
+
+def test_status_page_counts_every_process(cluster):
+    """The status page's memcached counters add up every child's traffic,
+    not only the child that answers it: under prefork, six clients each
+    hold a child on a keep-alive connection while the page is served by
+    another one, and it still counts their 30 session reads."""
+    (h,), nodes, mcs = session_cluster(
+        cluster, mpm="prefork",
+        extra="StartServers 8\nMinSpareServers 8\nMaxSpareServers 12\n")
+    _, sid, _ = login(h)
+
+    def gets():
+        return sum(s["gets"] for s in h.status()["sessions"]["servers"])
+    before = gets()
+    conns = [http.client.HTTPConnection("127.0.0.1", h.port, timeout=10)
+             for _ in range(6)]
+    try:
+        for _ in range(5):
+            for c in conns:
+                c.request("GET", "/kylin/api/projects", headers=with_cookie(sid))
+                a = c.getresponse()
+                a.read()
+                assert a.status == 200
+        counted = gets() - before
+    finally:
+        for c in conns:
+            c.close()
+    assert counted >= 30, counted
+    assert sum(m.stats()["cmd_get"] for m in mcs) >= counted
 
 
 def test_key_rotation_keeps_sessions(cluster):

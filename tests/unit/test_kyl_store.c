@@ -160,6 +160,7 @@ static kyl_store_t *mk_store(const char *const *specs, int n, int replicas,
     kyl_store_t *st = NULL;
     apr_status_t rv;
 
+    memset(&conf, 0, sizeof(conf));
     conf.servers = specs;
     conf.nservers = n;
     conf.replicas = replicas;
@@ -355,7 +356,7 @@ START_TEST(create_invalid)
     static const char *const bad_spec[] = { "127.0.0.1:1", "nope:0" };
     static const char *const dup[] = { "LOCALHOST", "localhost:11211" };
     static const char *const dup6[] = { "[::1]:5", "[0::1]:5" };
-    kyl_store_conf_t ok = { two_dead, 2, 1, MS(200), MS(1000), 4 }, c;
+    kyl_store_conf_t ok = { two_dead, 2, 1, MS(200), MS(1000), 4, NULL }, c;
     kyl_store_t *st = NULL;
 
     ck_assert_int_eq(kyl_store_create(&st, tp, NULL), APR_EINVAL);
@@ -403,7 +404,7 @@ START_TEST(create_destroy)
 
     apr_pool_create(&sub, tp);          /* destroying the pool is enough */
     {
-        kyl_store_conf_t c = { two_dead, 2, 0, MS(200), 0, 2 };
+        kyl_store_conf_t c = { two_dead, 2, 0, MS(200), 0, 2, NULL };
         ck_assert_int_eq(kyl_store_create(&st, sub, &c), APR_SUCCESS);
     }
     apr_pool_destroy(sub);
@@ -487,6 +488,36 @@ START_TEST(counters)
     ck_assert_uint_eq(info.deletes, 1);
     ck_assert_uint_eq(info.errors, 0);
     ck_assert_ptr_null(info.last_error);
+}
+END_TEST
+
+/* Stores given the same shared counters (every child's, in httpd) count
+ * into them: each sees the traffic of all. */
+START_TEST(counters_shared)
+{
+    kyl_store_counts_t shared[1];
+    kyl_store_conf_t conf;
+    kyl_store_t *a, *b;
+    const char *spec;
+
+    mc_start(0, 0);
+    spec = mc[0].spec;
+    memset(shared, 0, sizeof(shared));
+    memset(&conf, 0, sizeof(conf));
+    conf.servers = &spec;
+    conf.nservers = 1;
+    conf.timeout = MS(200);
+    conf.retry = MS(1000);
+    conf.max_handles = 2;
+    conf.shared = shared;
+    ck_assert_int_eq(kyl_store_create(&a, tp, &conf), APR_SUCCESS);
+    ck_assert_int_eq(kyl_store_create(&b, tp, &conf), APR_SUCCESS);
+    ck_assert_int_eq(put(a, "c", "1"), APR_SUCCESS);
+    ck_assert_int_eq(get(b, "c", "1"), APR_SUCCESS);
+    ck_assert_int_eq(get(b, "c", "1"), APR_SUCCESS);
+    ck_assert_uint_eq(info_of(a, 0).gets, 2);
+    ck_assert_uint_eq(info_of(b, 0).sets, 1);
+    ck_assert_uint_eq(shared[0].gets, 2);
 }
 END_TEST
 
@@ -994,6 +1025,7 @@ static Suite *store_suite(void)
     tcase_set_timeout(live, 30);
     tcase_add_test(live, round_trip);
     tcase_add_test(live, counters);
+    tcase_add_test(live, counters_shared);
     tcase_add_test(live, values_large);
     tcase_add_test(live, keys_invalid);
     tcase_add_test(live, placement_order_independent);
