@@ -550,7 +550,9 @@ class Stream:
                 ans = self.h.req(method, path, headers=dict(self.headers), body=body,
                                  timeout=10)
                 res = self.Result(kind, t0, time.time(), ans.status, ans.node, None)
-            except OSError as e:
+            except (OSError, http.client.HTTPException) as e:
+                # e.g. a node frozen between its headers and its body: the
+                # answer is cut, and that request counts as failed
                 res = self.Result(kind, t0, time.time(), None, None, repr(e))
             with self.lock:
                 self.results.append(res)
