@@ -571,18 +571,14 @@ void kyl_session_fixups(request_rec *r, kyl_req_t *req)
             return;     /* the 2.x-4.x UI's ping with its Basic header */
         }
     }
-    else if (auth && !(req->flags & KYL_REQ_LOGOUT)) {
-        s->kind = KS_OWN_AUTH;     /* JDBC, scripts: passed through untouched */
-        settle_cookies(r, s);
-        return;
-    }
-    else if (rv == APR_SUCCESS && strlen(id) == KYL_ID_LEN) {
+    else if ((auth == NULL || (req->flags & KYL_REQ_LOGOUT))
+             && rv == APR_SUCCESS && strlen(id) == KYL_ID_LEN) {
         /* a logout ends our session even when the UI still sends Basic;
          * fetch() checks the id's characters */
         load(r, s, id, req);
     }
     if (auth && s->kind != KS_LOGIN && s->kind != KS_LOGOUT) {
-        s->kind = KS_OWN_AUTH;
+        s->kind = KS_OWN_AUTH;     /* JDBC, scripts: passed through untouched */
         settle_cookies(r, s);
         return;
     }

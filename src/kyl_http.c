@@ -148,16 +148,20 @@ int kyl_http_ca_ok(const char *pem, apr_size_t len)
     return pem != NULL && add_certs(NULL, pem, len) > 0;
 }
 
-static void tls_end(kyl_conn_t *c)
+/* Ends the connection: a TLS close_notify when the handshake was done
+ * (one try, no wait), then the socket.  OpenSSL's error queue is per
+ * thread: emptied here, so the next probe's errors are its own. */
+static void conn_close(kyl_conn_t *c)
 {
     if (c->ssl) {
+        if (SSL_is_init_finished(c->ssl)) {
+            SSL_shutdown(c->ssl);
+        }
         SSL_free(c->ssl);
-        c->ssl = NULL;
     }
-    if (c->ctx) {
-        SSL_CTX_free(c->ctx);
-        c->ctx = NULL;
-    }
+    SSL_CTX_free(c->ctx);
+    ERR_clear_error();
+    apr_socket_close(c->sock);
 }
 
 /* The TLS handshake, with the checks t asks for. */
@@ -166,7 +170,7 @@ static apr_status_t tls_start(kyl_conn_t *c, const kyl_http_target_t *t,
 {
     apr_os_sock_t fd;
     apr_status_t rv = APR_EGENERAL;
-    int ret;
+    int ret, address = is_address(t->host);
 
     if ((c->ctx = SSL_CTX_new(TLS_client_method())) == NULL
         || (c->ssl = SSL_new(c->ctx)) == NULL
@@ -176,15 +180,15 @@ static apr_status_t tls_start(kyl_conn_t *c, const kyl_http_target_t *t,
         return rv;
     }
     SSL_set_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
-    if (!is_address(t->host)) {
+    if (!address) {
         SSL_set_tlsext_host_name(c->ssl, t->host);
     }
     if (t->ca_pem) {
         X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
 
         if (add_certs(c->ctx, t->ca_pem, t->ca_len) == 0
-            || (is_address(t->host) ? X509_VERIFY_PARAM_set1_ip_asc(vp, t->host)
-                                    : X509_VERIFY_PARAM_set1_host(vp, t->host, 0)) != 1) {
+            || (address ? X509_VERIFY_PARAM_set1_ip_asc(vp, t->host)
+                        : X509_VERIFY_PARAM_set1_host(vp, t->host, 0)) != 1) {
             *err = "TLS: no usable certificate in KylinProbeCAFile";
             return APR_EGENERAL;
         }
@@ -309,8 +313,7 @@ apr_status_t kyl_http_get(apr_pool_t *p, const kyl_http_target_t *t,
         return rv;
     }
     if (t->tls && (rv = tls_start(&c, t, deadline, err)) != APR_SUCCESS) {
-        tls_end(&c);
-        apr_socket_close(c.sock);
+        conn_close(&c);
         return rv;
     }
     req = apr_pstrcat(p, "GET ", path, " HTTP/1.1\r\nHost: ", t->host_header,
@@ -328,11 +331,7 @@ apr_status_t kyl_http_get(apr_pool_t *p, const kyl_http_target_t *t,
         *err = rv == APR_ENOSPC ? "answer too large"
                                 : fail(p, "receive", rv);
     }
-    if (c.ssl) {
-        SSL_shutdown(c.ssl);    /* one try, no wait: we are done either way */
-    }
-    tls_end(&c);
-    apr_socket_close(c.sock);
+    conn_close(&c);
     if (rv != APR_SUCCESS) {
         return rv;
     }
