@@ -3,7 +3,7 @@
 # present.  Extra package names may be passed as arguments (bench, fuzz, ...).
 set -e
 PKGS="apache2 apache2-dev memcached libmemcached-dev libmemcached-tools
-      libjansson-dev libxml2-dev libssl-dev check pkg-config make gcc
+      libjansson-dev libxml2-dev libssl-dev openssl check pkg-config make gcc
       python3 python3-pytest curl procps $*"
 missing=""
 for p in $PKGS; do

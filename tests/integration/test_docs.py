@@ -104,8 +104,9 @@ def make_cert(path):
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
     else:
-        # configtest only checks that the files exist (mod_ssl reads them
-        # in post_config, which -t does not run).
+        # scripts/deps.sh installs openssl; without it, configtest only
+        # checks that mod_ssl's files exist (it reads them in post_config,
+        # which -t does not run), but KylinProbeCAFile wants a certificate.
         for ext in (".key", ".crt"):
             with open(base + ext, "w") as f:
                 f.write("placeholder\n")
